@@ -1,0 +1,123 @@
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { RECORD_VERSION, type RequestRecord, type RequestSummary } from './record.js';
+
+/**
+ * Bytes of a stored value: a 3-byte header, then JSON, deflated when that is smaller.
+ *
+ *   byte 0: 0xA5, the appstats marker (never the first byte of UTF-8 text, so JSON or a string that
+ *           some other program wrote under our key is told apart at once)
+ *   byte 1: envelope version, 1
+ *   byte 2: 'j' (0x6A) plain UTF-8 JSON, or 'z' (0x7A) raw-deflated UTF-8 JSON
+ *
+ * memjs always writes flags 0, so the marker lives in the value, not in memcache flags.
+ */
+export const VALUE_MARKER = 0xa5;
+export const ENVELOPE_VERSION = 1;
+const PLAIN = 0x6a;
+const DEFLATED = 0x7a;
+const HEADER_BYTES = 3;
+/** Below this, deflate's own framing costs more than it saves. */
+const COMPRESS_FROM_BYTES = 200;
+/** A stored value inflates to at most this; beyond is treated as corrupt (a zip bomb is bad input). */
+const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+export type DecodeFailure = 'foreign' | 'truncated' | 'corrupt' | 'version' | 'shape';
+
+/** Why stored bytes are not a record this reader understands. */
+export class RecordDecodeError extends Error {
+  override name = 'RecordDecodeError';
+  constructor(
+    readonly reason: DecodeFailure,
+    message: string,
+  ) {
+    super(`appstats record: ${message}`);
+  }
+}
+
+function header(encoding: number): Buffer {
+  return Buffer.from([VALUE_MARKER, ENVELOPE_VERSION, encoding]);
+}
+
+/** Record -> bytes: JSON, deflated (fastest level: it runs on the app's main thread) when smaller. */
+export function encodeRecord(record: RequestSummary | RequestRecord): Buffer {
+  const json = Buffer.from(JSON.stringify(record), 'utf8');
+  if (json.length >= COMPRESS_FROM_BYTES) {
+    const deflated = deflateRawSync(json, { level: constants.Z_BEST_SPEED });
+    if (deflated.length < json.length) return Buffer.concat([header(DEFLATED), deflated]);
+  }
+  return Buffer.concat([header(PLAIN), json]);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkShape(value: unknown): RequestSummary | RequestRecord {
+  if (!isObject(value)) throw new RecordDecodeError('shape', 'JSON is not an object');
+  if (value.v !== RECORD_VERSION) {
+    throw new RecordDecodeError(
+      'version',
+      `format version ${JSON.stringify(value.v)} is not ${RECORD_VERSION}, the version this reader knows`,
+    );
+  }
+  const wrong: string[] = [];
+  if (
+    typeof value.start_timestamp_milliseconds !== 'number' ||
+    !Number.isFinite(value.start_timestamp_milliseconds)
+  )
+    wrong.push('start_timestamp_milliseconds');
+  if (typeof value.duration_milliseconds !== 'number') wrong.push('duration_milliseconds');
+  if (typeof value.http_path !== 'string') wrong.push('http_path');
+  if (typeof value.http_method !== 'string') wrong.push('http_method');
+  if (!Array.isArray(value.rpc_stats)) wrong.push('rpc_stats');
+  if ('individual_stats' in value && !Array.isArray(value.individual_stats)) wrong.push('individual_stats');
+  if ('cgi_env' in value && !Array.isArray(value.cgi_env)) wrong.push('cgi_env');
+  if (wrong.length > 0)
+    throw new RecordDecodeError('shape', `missing or mistyped field(s): ${wrong.join(', ')}`);
+  return value as unknown as RequestSummary | RequestRecord;
+}
+
+/**
+ * Bytes -> record. Throws a `RecordDecodeError` saying what is wrong with foreign, truncated,
+ * corrupt or foreign-version bytes; callers that read many (the dashboard) skip and count those.
+ */
+export function decodeRecord(bytes: Uint8Array): RequestSummary | RequestRecord {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length === 0) throw new RecordDecodeError('truncated', 'empty value');
+  if (buf[0] !== VALUE_MARKER) {
+    throw new RecordDecodeError(
+      'foreign',
+      `not an appstats value (first byte 0x${buf[0].toString(16).padStart(2, '0')}, expected 0xa5)`,
+    );
+  }
+  if (buf.length < HEADER_BYTES)
+    throw new RecordDecodeError('truncated', `value of ${buf.length} bytes has no header`);
+  if (buf[1] !== ENVELOPE_VERSION) {
+    throw new RecordDecodeError('version', `envelope version ${buf[1]} is not ${ENVELOPE_VERSION}`);
+  }
+  let json: Buffer;
+  const body = buf.subarray(HEADER_BYTES);
+  if (buf[2] === PLAIN) {
+    json = body;
+  } else if (buf[2] === DEFLATED) {
+    try {
+      json = inflateRawSync(body, { maxOutputLength: MAX_INFLATED_BYTES });
+    } catch (error) {
+      throw new RecordDecodeError('corrupt', `deflated body does not inflate (${(error as Error).message})`);
+    }
+  } else {
+    throw new RecordDecodeError('corrupt', `unknown encoding byte 0x${buf[2].toString(16)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json.toString('utf8'));
+  } catch (error) {
+    throw new RecordDecodeError('truncated', `body is not complete JSON (${(error as Error).message})`);
+  }
+  return checkShape(parsed);
+}
+
+/** True for a full record (the details page's), false for a part. */
+export function isFullRecord(record: RequestSummary | RequestRecord): record is RequestRecord {
+  return Array.isArray((record as RequestRecord).individual_stats);
+}

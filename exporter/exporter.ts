@@ -1,0 +1,164 @@
+import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import type memjs from 'memjs';
+import { fitRecord } from './fit-record.js';
+import { RateLimitedWarning } from './rate-limited-log.js';
+import type { RequestRecord } from './record.js';
+import { type KeyOptions, type ResolvedKeyOptions, recordKey, resolveKeyOptions } from './record-key.js';
+import { MemcacheStore } from './stores/memcache-store.js';
+import { MemoryStore } from './stores/memory-store.js';
+import type { RecordStore } from './stores/record-store.js';
+
+export interface AppstatsExporterOptions extends KeyOptions {
+  /** memcached servers, `host:port[,host:port]`, or a memjs client you own. */
+  memcache?: string | memjs.Client;
+  /** Any `RecordStore`; wins over `memcache`. */
+  store?: RecordStore;
+  /** Expiry of both values. Default 36 hours, the original's. */
+  expiresSeconds?: number;
+  /** Largest value written; the size ladder keeps each value under it. Default 1,000,000 (memcached's item limit is 1 MiB). */
+  maxValueBytes?: number;
+  /** Writes in flight at once; past it, records are dropped and counted rather than queued. Default 100. */
+  maxInFlightWrites?: number;
+}
+
+/** What the exporter did, for tests, benchmarks and a health page. */
+export interface ExporterStats {
+  exported: number;
+  /** Dropped because `maxInFlightWrites` writes were already waiting on the store. */
+  dropped: number;
+  /** Writes the store rejected (memcache down, timeout). */
+  failed: number;
+  /** Records that did not fit `maxValueBytes` even emptied (only with an absurdly small limit). */
+  tooLarge: number;
+  inFlight: number;
+}
+
+/** What the span processor hands records to; `AppstatsExporter` is the one we ship. */
+export interface RecordExporter {
+  export(record: RequestRecord): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export const DEFAULT_EXPIRES_SECONDS = 36 * 60 * 60;
+export const DEFAULT_MAX_VALUE_BYTES = 1_000_000;
+
+/** The store an exporter (or the viewer) uses when given none: memcache from the environment, else memory. */
+export function storeFromOptions(options: {
+  memcache?: string | memjs.Client;
+  store?: RecordStore;
+}): RecordStore {
+  if (options.store) return options.store;
+  const servers =
+    options.memcache ?? (process.env.APPSTATS_MEMCACHE || process.env.MEMCACHE_SERVERS || undefined);
+  if (servers) return new MemcacheStore(servers);
+  diag.info(
+    'appstats: no memcache configured (options.memcache, APPSTATS_MEMCACHE or MEMCACHE_SERVERS): ' +
+      'records are kept in this process only (MemoryStore); a viewer in another process will not see them',
+  );
+  return new MemoryStore();
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (Number.isFinite(value) && value > 0) return value;
+  diag.warn(`appstats: ${name} must be a positive number, got ${value}; using ${fallback}`);
+  return fallback;
+}
+
+/**
+ * Writes records to a `RecordStore` under the bucketed keys: sized by the ladder, both values in
+ * parallel, with tracing suppressed (its own memcache writes must not become spans), a bounded
+ * number in flight, errors reported through diag and never thrown.
+ */
+export class AppstatsExporter implements RecordExporter {
+  readonly store: RecordStore;
+  readonly keyOptions: ResolvedKeyOptions;
+  private readonly _expiresSeconds: number;
+  private readonly _maxValueBytes: number;
+  private readonly _maxInFlight: number;
+  private readonly _inFlight = new Set<Promise<void>>();
+  private readonly _stats = { exported: 0, dropped: 0, failed: 0, tooLarge: 0 };
+  private readonly _dropWarning = new RateLimitedWarning('records dropped, memcache writes are backed up');
+  private readonly _failWarning = new RateLimitedWarning('record writes failed');
+  private _shutdown = false;
+
+  constructor(options: AppstatsExporterOptions = {}) {
+    this.keyOptions = resolveKeyOptions(options);
+    this._expiresSeconds = positive('expiresSeconds', options.expiresSeconds, DEFAULT_EXPIRES_SECONDS);
+    this._maxValueBytes = positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES);
+    this._maxInFlight = Math.floor(positive('maxInFlightWrites', options.maxInFlightWrites, 100));
+    this.store = storeFromOptions(options);
+  }
+
+  /** Sizes, encodes and starts the write of one record. Synchronous, never throws. */
+  export(record: RequestRecord): void {
+    try {
+      if (this._shutdown) return;
+      if (this._inFlight.size >= this._maxInFlight) {
+        this._stats.dropped++;
+        this._dropWarning.warn(
+          `${this._stats.dropped} dropped so far (${this._maxInFlight} writes in flight)`,
+        );
+        return;
+      }
+      const fitted = fitRecord(record, this._maxValueBytes);
+      if (!fitted) {
+        this._stats.tooLarge++;
+        this._failWarning.warn(
+          `a record does not fit maxValueBytes=${this._maxValueBytes} even without its calls`,
+        );
+        return;
+      }
+      const start = record.start_timestamp_milliseconds;
+      const keys = {
+        part: recordKey(start, 'part', this.keyOptions),
+        full: recordKey(start, 'full', this.keyOptions),
+      };
+      // Run the write outside the request's context, with tracing off: no spans for our own I/O.
+      const write = context
+        .with(suppressTracing(ROOT_CONTEXT), () =>
+          this.store.putRecord(keys, { part: fitted.part, full: fitted.full }, this._expiresSeconds),
+        )
+        .then(
+          () => {
+            this._stats.exported++;
+          },
+          (error: unknown) => {
+            this._stats.failed++;
+            this._failWarning.warn(`${this._stats.failed} failed so far; last: ${describe(error)}`);
+          },
+        )
+        .finally(() => this._inFlight.delete(write));
+      this._inFlight.add(write);
+    } catch (error) {
+      this._stats.failed++;
+      this._failWarning.warn(`export threw: ${describe(error)}`);
+    }
+  }
+
+  stats(): ExporterStats {
+    return { ...this._stats, inFlight: this._inFlight.size };
+  }
+
+  /** Resolves once every write started so far has settled. */
+  async forceFlush(): Promise<void> {
+    while (this._inFlight.size > 0) await Promise.allSettled([...this._inFlight]);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this._shutdown) return;
+    this._shutdown = true;
+    await this.forceFlush();
+    try {
+      await this.store.close();
+    } catch (error) {
+      diag.warn(`appstats: closing the store failed: ${describe(error)}`);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,375 @@
+import { type Context, diag, SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  type CapturedCallSites,
+  captureCallSites,
+  DEFAULT_MAX_STACK,
+  formatCallSites,
+} from '../instrumentations/call-site.js';
+import { buildRecord, hrDiffMs, httpFieldsOf } from './build-record.js';
+import { AppstatsExporter, type RecordExporter } from './exporter.js';
+import { RateLimitedWarning } from './rate-limited-log.js';
+import { createRedactor, type RedactionOptions, type Redactor } from './redact.js';
+
+/** A root span carrying this attribute (set to true) is not recorded: the viewer marks its own requests so. */
+export const ATTR_IGNORE = 'appstats.ignore';
+
+export interface AppstatsSpanProcessorOptions extends RedactionOptions {
+  /** Where records go. Default: a new `AppstatsExporter()` (memcache from the environment, else memory). */
+  exporter?: RecordExporter;
+  /** Share of requests recorded, 0..1. Default 1 (the original's RECORD_FRACTION). */
+  recordFraction?: number;
+  /** Decides per request, from the root span as it starts; false skips it. Default: record all. */
+  shouldRecord?: (rootSpan: ReadableSpan) => boolean;
+  /** Maps a request path to the one the dashboard groups by. Default: unchanged. */
+  normalizePath?: (path: string) => string;
+  /** Path prefixes (or patterns) never recorded. Default `['/_ah/stats']`, the viewer's own pages. */
+  ignorePaths?: readonly (string | RegExp)[];
+  /** How long to wait, after the root ends, for calls still open; then they are written as pending. Default 2000. */
+  maxPendingMs?: number;
+  /** Requests tracked at once; more are not recorded (counted). Default 1000. */
+  maxOpenRequests?: number;
+  /** Calls kept per request; more are counted in `incomplete.dropped_calls`. Default 2000. */
+  maxCallsPerRequest?: number;
+  /** Spans held across all open requests; more are dropped (counted). Default 100,000. */
+  maxBufferedSpans?: number;
+  /** A root span open longer than this is written as it stands (`incomplete.root_pending`). Default 300,000 (5 min). */
+  maxRequestAgeMs?: number;
+  /** Frames kept per call stack. Default 20. */
+  maxStack?: number;
+  /** Capture the caller's stack when a CLIENT span starts. Default true. */
+  captureStacks?: boolean;
+}
+
+/** What the processor did, for tests, benchmarks and a health page. */
+export interface ProcessorStats {
+  openRequests: number;
+  bufferedSpans: number;
+  recorded: number;
+  /** Not recorded: sampled out, ignored path, `shouldRecord` said no. */
+  skipped: number;
+  /** Not recorded because `maxOpenRequests` requests were open. */
+  droppedRequests: number;
+  /** Calls not kept (per-request or global cap). */
+  droppedCalls: number;
+  /** Spans that ended after their request's record was written (pending when written). */
+  lateSpans: number;
+  /** Records written with calls still open, or with the root still open. */
+  incompleteRecords: number;
+}
+
+interface OpenRequest {
+  readonly root: Span;
+  readonly rootId: string;
+  /** performance.now() at the root's start: sub-millisecond offsets (span start times are whole ms). */
+  readonly rootPerfStart: number;
+  readonly calls: Span[];
+  readonly callPerfStart: Map<string, number>;
+  readonly openIds: Set<string>;
+  readonly stacks: Map<string, CapturedCallSites>;
+  rootEnded: boolean;
+  droppedCalls: number;
+  overheadMs: number;
+  pendingTimer?: NodeJS.Timeout;
+}
+
+/** Remembered ids of requests already written, so spans ending late are counted, not silently lost. */
+const MAX_LATE_IDS = 10_000;
+
+function clampInt(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (Number.isFinite(value) && value >= min) return Math.floor(value);
+  diag.warn(`appstats: ${name} must be a number >= ${min}, got ${value}; using ${fallback}`);
+  return fallback;
+}
+
+/**
+ * Groups spans by their local root request and, once the root and every descendant have ended,
+ * builds the request's appstats record and hands it to the exporter.
+ *
+ * A span starts a request when it has no parent, a remote parent, or is of kind SERVER (so an app
+ * that calls itself over HTTP gets one record per request). Any other span whose parent is tracked
+ * joins that request. Memory is bounded by the caps and an age sweep; nothing here throws into the
+ * app: every hook catches, and problems go to diag, rate-limited.
+ */
+export class AppstatsSpanProcessor implements SpanProcessor {
+  private readonly _exporter: RecordExporter;
+  private readonly _recordFraction: number;
+  private readonly _shouldRecord?: (rootSpan: ReadableSpan) => boolean;
+  private readonly _normalizePath?: (path: string) => string;
+  private readonly _ignorePaths: readonly (string | RegExp)[];
+  private readonly _maxPendingMs: number;
+  private readonly _maxOpenRequests: number;
+  private readonly _maxCallsPerRequest: number;
+  private readonly _maxBufferedSpans: number;
+  private readonly _maxRequestAgeMs: number;
+  private readonly _maxStack: number;
+  private readonly _captureStacks: boolean;
+  private readonly _redactor: Redactor;
+
+  /** Open requests by root span id. */
+  private readonly _open = new Map<string, OpenRequest>();
+  /** Every tracked span id (root or call) -> its request. */
+  private readonly _requestOfSpan = new Map<string, OpenRequest>();
+  private readonly _lateIds = new Set<string>();
+  private readonly _sweepTimer: NodeJS.Timeout;
+  private _bufferedSpans = 0;
+  private _isShutdown = false;
+  private readonly _stats = {
+    recorded: 0,
+    skipped: 0,
+    droppedRequests: 0,
+    droppedCalls: 0,
+    lateSpans: 0,
+    incompleteRecords: 0,
+  };
+  private readonly _capWarning = new RateLimitedWarning('requests or calls not recorded, caps reached');
+  private readonly _errorWarning = new RateLimitedWarning('internal error (the app is unaffected)');
+  private readonly _lateWarning = new RateLimitedWarning('spans ended after their request was written');
+
+  constructor(options: AppstatsSpanProcessorOptions = {}) {
+    this._exporter = options.exporter ?? new AppstatsExporter();
+    const fraction = options.recordFraction ?? 1;
+    if (!(fraction >= 0 && fraction <= 1))
+      diag.warn(`appstats: recordFraction must be in 0..1, got ${fraction}; using 1`);
+    this._recordFraction = fraction >= 0 && fraction <= 1 ? fraction : 1;
+    this._shouldRecord = options.shouldRecord;
+    this._normalizePath = options.normalizePath;
+    this._ignorePaths = options.ignorePaths ?? ['/_ah/stats'];
+    this._maxPendingMs = clampInt('maxPendingMs', options.maxPendingMs, 2000, 0);
+    this._maxOpenRequests = clampInt('maxOpenRequests', options.maxOpenRequests, 1000, 1);
+    this._maxCallsPerRequest = clampInt('maxCallsPerRequest', options.maxCallsPerRequest, 2000, 0);
+    this._maxBufferedSpans = clampInt('maxBufferedSpans', options.maxBufferedSpans, 100_000, 1);
+    this._maxRequestAgeMs = clampInt('maxRequestAgeMs', options.maxRequestAgeMs, 300_000, 1);
+    this._maxStack = clampInt('maxStack', options.maxStack, DEFAULT_MAX_STACK, 0);
+    this._captureStacks = (options.captureStacks ?? true) && this._maxStack > 0;
+    this._redactor = createRedactor(options);
+    this._sweepTimer = setInterval(
+      () => this._sweep(),
+      Math.min(30_000, Math.max(1000, this._maxRequestAgeMs / 4)),
+    );
+    this._sweepTimer.unref();
+  }
+
+  onStart(span: Span, _parentContext: Context): void {
+    if (this._isShutdown) return;
+    const t0 = performance.now();
+    let request: OpenRequest | undefined;
+    try {
+      const parent = span.parentSpanContext;
+      if (!parent || parent.isRemote || span.kind === SpanKind.SERVER) {
+        request = this._startRequest(span, t0);
+      } else {
+        request = this._requestOfSpan.get(parent.spanId);
+        if (request) this._join(request, span, t0);
+        else if (this._lateIds.has(parent.spanId)) this._rememberLate(span.spanContext().spanId);
+      }
+    } catch (error) {
+      this._errorWarning.warn(`onStart: ${(error as Error)?.message}`);
+    }
+    if (request) request.overheadMs += performance.now() - t0;
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const t0 = performance.now();
+    try {
+      const id = span.spanContext().spanId;
+      const request = this._requestOfSpan.get(id);
+      if (!request) {
+        if (this._lateIds.delete(id)) {
+          this._stats.lateSpans++;
+          this._lateWarning.warn(`${this._stats.lateSpans} so far; raise maxPendingMs to wait longer`);
+        }
+        return;
+      }
+      request.overheadMs += performance.now() - t0;
+      if (id === request.rootId) {
+        request.rootEnded = true;
+        if (span.attributes[ATTR_IGNORE] === true || this._isIgnoredPath(httpFieldsOf(span).path)) {
+          this._forget(request);
+          this._stats.skipped++;
+        } else if (request.openIds.size === 0) {
+          this._finish(request);
+        } else {
+          request.pendingTimer = setTimeout(() => this._finish(request), this._maxPendingMs);
+          request.pendingTimer.unref();
+        }
+      } else {
+        request.openIds.delete(id);
+        if (request.rootEnded && request.openIds.size === 0) this._finish(request);
+      }
+    } catch (error) {
+      this._errorWarning.warn(`onEnd: ${(error as Error)?.message}`);
+    }
+  }
+
+  /** Writes the requests waiting only on late calls, then waits for the exporter's writes. */
+  async forceFlush(): Promise<void> {
+    for (const request of [...this._open.values()]) if (request.rootEnded) this._finish(request);
+    await this._exporter.forceFlush();
+  }
+
+  /** Writes everything still held (open roots as pending), then shuts the exporter down. */
+  async shutdown(): Promise<void> {
+    if (this._isShutdown) return;
+    clearInterval(this._sweepTimer);
+    for (const request of [...this._open.values()]) this._finish(request);
+    this._isShutdown = true;
+    await this._exporter.shutdown();
+  }
+
+  stats(): ProcessorStats {
+    return { ...this._stats, openRequests: this._open.size, bufferedSpans: this._bufferedSpans };
+  }
+
+  private _isIgnoredPath(path: string): boolean {
+    return this._ignorePaths.some((ignored) =>
+      typeof ignored === 'string'
+        ? path === ignored || path.startsWith(ignored.endsWith('/') ? ignored : `${ignored}/`)
+        : ignored.test(path),
+    );
+  }
+
+  private _startRequest(root: Span, perfStart: number): OpenRequest | undefined {
+    if (this._recordFraction < 1 && Math.random() >= this._recordFraction) return this._skip();
+    if (this._isIgnoredPath(httpFieldsOf(root).path)) return this._skip();
+    if (this._shouldRecord) {
+      let record = false;
+      try {
+        record = this._shouldRecord(root) !== false;
+      } catch (error) {
+        this._errorWarning.warn(`shouldRecord threw: ${(error as Error)?.message}`);
+      }
+      if (!record) return this._skip();
+    }
+    if (this._open.size >= this._maxOpenRequests || this._bufferedSpans >= this._maxBufferedSpans) {
+      this._stats.droppedRequests++;
+      this._capWarning.warn(
+        `${this._stats.droppedRequests} requests dropped (maxOpenRequests=${this._maxOpenRequests})`,
+      );
+      return undefined;
+    }
+    const rootId = root.spanContext().spanId;
+    const request: OpenRequest = {
+      root,
+      rootId,
+      rootPerfStart: perfStart,
+      calls: [],
+      callPerfStart: new Map(),
+      openIds: new Set(),
+      stacks: new Map(),
+      rootEnded: false,
+      droppedCalls: 0,
+      overheadMs: 0,
+    };
+    this._open.set(rootId, request);
+    this._requestOfSpan.set(rootId, request);
+    this._bufferedSpans++;
+    return request;
+  }
+
+  private _skip(): undefined {
+    this._stats.skipped++;
+    return undefined;
+  }
+
+  private _join(request: OpenRequest, span: Span, perfStart: number): void {
+    if (request.calls.length >= this._maxCallsPerRequest || this._bufferedSpans >= this._maxBufferedSpans) {
+      request.droppedCalls++;
+      this._stats.droppedCalls++;
+      this._capWarning.warn(
+        `${this._stats.droppedCalls} calls dropped (maxCallsPerRequest=${this._maxCallsPerRequest})`,
+      );
+      return;
+    }
+    const id = span.spanContext().spanId;
+    request.calls.push(span);
+    request.callPerfStart.set(id, perfStart);
+    request.openIds.add(id);
+    this._requestOfSpan.set(id, request);
+    this._bufferedSpans++;
+    if (this._captureStacks && span.kind === SpanKind.CLIENT)
+      request.stacks.set(id, captureCallSites(this._maxStack));
+  }
+
+  private _rememberLate(id: string): void {
+    this._lateIds.add(id);
+    if (this._lateIds.size > MAX_LATE_IDS) {
+      // Sets iterate in insertion order: the first is the oldest.
+      const oldest = this._lateIds.values().next().value;
+      if (oldest !== undefined) this._lateIds.delete(oldest);
+    }
+  }
+
+  /** Drops a request's state without writing it. */
+  private _forget(request: OpenRequest): void {
+    if (request.pendingTimer) clearTimeout(request.pendingTimer);
+    this._open.delete(request.rootId);
+    this._requestOfSpan.delete(request.rootId);
+    for (const call of request.calls) this._requestOfSpan.delete(call.spanContext().spanId);
+    this._bufferedSpans -= 1 + request.calls.length;
+  }
+
+  /** Builds and exports the record of a request, as it stands now. */
+  private _finish(request: OpenRequest): void {
+    if (!this._open.has(request.rootId)) return;
+    this._forget(request);
+    const t0 = performance.now();
+    try {
+      const pendingSpanIds = new Set(request.openIds);
+      if (!request.rootEnded) pendingSpanIds.add(request.rootId);
+      this._rememberLate(request.rootId);
+      for (const id of pendingSpanIds) this._rememberLate(id);
+      const record = buildRecord(
+        {
+          root: request.root,
+          calls: request.calls,
+          pendingSpanIds,
+          droppedCalls: request.droppedCalls,
+          overheadMs: request.overheadMs,
+          stackOf: (span) => {
+            const sites = request.stacks.get(span.spanContext().spanId);
+            return sites ? formatCallSites(sites, this._maxStack) : undefined;
+          },
+          startOffsetOf: (span) => this._startOffset(request, span),
+        },
+        { normalizePath: this._normalizePath, redactor: this._redactor },
+      );
+      // The time spent building belongs to the overhead too; the encoding that follows cannot be
+      // counted in the record it produces.
+      record.overhead_walltime_milliseconds =
+        Math.round((request.overheadMs + performance.now() - t0) * 1000) / 1000;
+      if (record.incomplete?.pending_calls || record.incomplete?.root_pending)
+        this._stats.incompleteRecords++;
+      this._stats.recorded++;
+      this._exporter.export(record);
+    } catch (error) {
+      this._errorWarning.warn(`building a record: ${(error as Error)?.message}`);
+    }
+  }
+
+  /**
+   * A call's offset from the request start. Span start times are whole milliseconds (Date.now()),
+   * so we use our own performance.now() stamps, taken as each span started; a span given an
+   * explicit start time (the stamps disagree by over a millisecond) falls back to its start time.
+   */
+  private _startOffset(request: OpenRequest, span: ReadableSpan): number {
+    const coarse = hrDiffMs(request.root.startTime, span.startTime);
+    const perfStart = request.callPerfStart.get(span.spanContext().spanId);
+    if (perfStart === undefined) return coarse;
+    const fine = perfStart - request.rootPerfStart;
+    return Math.abs(fine - coarse) <= 1.5 ? fine : coarse;
+  }
+
+  /** Writes requests whose root never ended, as they stand, once they are older than the bound. */
+  private _sweep(): void {
+    try {
+      const now = performance.now();
+      for (const request of [...this._open.values()]) {
+        if (!request.rootEnded && now - request.rootPerfStart > this._maxRequestAgeMs) this._finish(request);
+      }
+    } catch (error) {
+      this._errorWarning.warn(`sweep: ${(error as Error)?.message}`);
+    }
+  }
+}

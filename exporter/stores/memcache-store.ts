@@ -1,0 +1,66 @@
+import { diag } from '@opentelemetry/api';
+import memjs from 'memjs';
+import { multiGet } from './memcache-multiget.js';
+import type { MultiGetResult, RecordKeys, RecordStore, RecordValues } from './record-store.js';
+
+export interface MemcacheStoreOptions {
+  /** Seconds memjs waits for an answer before failing the operation. Default 0.5 (memjs's own). */
+  timeoutSeconds?: number;
+}
+
+/** memjs logs to the console by default; a library's chatter belongs in the OTel diag logger. */
+const memjsLogger = {
+  log: (...args: unknown[]) => diag.debug(`appstats memjs: ${args.map(String).join(' ')}`),
+};
+
+/** A view, not a copy: values can be near 1 MB. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Records in memcached through memjs: both values of a request set in parallel, the dashboard's
+ * parts read with one pipelined multi-get per server.
+ */
+export class MemcacheStore implements RecordStore {
+  readonly client: memjs.Client;
+  private readonly _ownsClient: boolean;
+
+  /** `servers`: `host:port[,host:port...]`, or a memjs client the caller owns (and closes). */
+  constructor(servers: string | memjs.Client, options: MemcacheStoreOptions = {}) {
+    if (typeof servers === 'string') {
+      // One try only: a record is best effort, and a retry holds the write queue for longer.
+      this.client = memjs.Client.create(servers, {
+        retries: 1,
+        timeout: options.timeoutSeconds ?? 0.5,
+        keepAlive: true,
+        logger: memjsLogger,
+      });
+      this._ownsClient = true;
+    } else {
+      this.client = servers;
+      this._ownsClient = false;
+    }
+  }
+
+  async putRecord(keys: RecordKeys, values: RecordValues, expiresSeconds: number): Promise<void> {
+    const options = { expires: expiresSeconds };
+    await Promise.all([
+      this.client.set(keys.part, asBuffer(values.part), options),
+      this.client.set(keys.full, asBuffer(values.full), options),
+    ]);
+  }
+
+  async getFull(key: string): Promise<Uint8Array | undefined> {
+    const { value } = await this.client.get(key);
+    return value ?? undefined;
+  }
+
+  getParts(keys: readonly string[]): Promise<MultiGetResult> {
+    return multiGet(this.client, keys);
+  }
+
+  async close(): Promise<void> {
+    if (this._ownsClient) this.client.close();
+  }
+}
