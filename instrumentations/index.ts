@@ -1,1 +1,2 @@
 export * from './call-site.js';
+export * from './memjs/index.js';
