@@ -1,0 +1,250 @@
+import type { FC } from 'hono/jsx';
+import type { Incompleteness, RequestRecord } from '../../exporter/record.js';
+import { billedOpsText, CallTrace } from '../components/call-trace.js';
+import { Layout } from '../components/layout.js';
+import { serviceClasses, Timeline } from '../components/timeline.js';
+import { type Finding, findCallFindings, flaggedCalls } from '../findings.js';
+import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
+import type { Links } from '../links.js';
+import { displayEnvValue, displayQuery } from '../redact-display.js';
+
+export interface DetailsPageProps {
+  title: string;
+  links: Links;
+  record: RequestRecord;
+  sourceRoot: string | undefined;
+  /** Calls open by default up to this many: a short request reads at a glance, a long one stays scannable. */
+  openCallsUpTo?: number;
+}
+
+/** Call traces open by default when a request made at most this many calls. */
+export const OPEN_CALLS_UP_TO = 10;
+
+export function incompletenessNotes(incomplete: Incompleteness | undefined): string[] {
+  if (!incomplete) return [];
+  const notes: string[] = [];
+  if (incomplete.root_pending) notes.push('the request had not ended when this record was written');
+  if (incomplete.pending_calls) notes.push(`${incomplete.pending_calls} call(s) were still pending`);
+  if (incomplete.dropped_calls)
+    notes.push(`${incomplete.dropped_calls} call(s) beyond the per-request cap were not kept`);
+  if (incomplete.calls_clipped)
+    notes.push(
+      `${incomplete.calls_clipped} call(s) were cut to fit the value size limit (the first ones are kept)`,
+    );
+  if (incomplete.stacks_dropped) notes.push('call stacks were dropped to fit the value size limit');
+  if (incomplete.details_clipped)
+    notes.push('summaries and attributes were shortened to fit the value size limit');
+  if (incomplete.rpc_stats_clipped) notes.push(`${incomplete.rpc_stats_clipped} RPC stats entries were cut`);
+  return notes;
+}
+
+const Findings: FC<{ findings: Finding[]; record: RequestRecord }> = function Findings({ findings, record }) {
+  return (
+    <section id="findings">
+      <h2>
+        Findings <span class="muted small">calls that could be batched, cached or hoisted out of a loop</span>
+      </h2>
+      <div class="body">
+        <ul class="findings">
+          {findings.map((finding) => (
+            <li data-finding={finding.kind}>
+              {finding.kind === 'n-plus-one' ? (
+                <>
+                  <span class="badge">N+1</span> {finding.calls.length} sequential{' '}
+                  <code>{finding.service_call_name}</code> calls, one after another (
+                  {formatMs(finding.total_duration_milliseconds)} ms in all): one batched call would do.
+                </>
+              ) : (
+                <>
+                  <span class="badge">duplicate</span> <code>{finding.service_call_name}</code> made{' '}
+                  {finding.calls.length} times with the same request{' '}
+                  <code>{finding.request_data_summary}</code> ({formatMs(finding.total_duration_milliseconds)}{' '}
+                  ms in all).
+                </>
+              )}{' '}
+              <span class="small">
+                Calls:{' '}
+                {finding.calls.map((i) => (
+                  <>
+                    <a
+                      href={`#call-${i}`}
+                      title={`@${formatMs(record.individual_stats[i].start_offset_milliseconds)}ms`}
+                    >
+                      #{i}
+                    </a>{' '}
+                  </>
+                ))}
+              </span>
+            </li>
+          ))}
+        </ul>
+      </div>
+    </section>
+  );
+};
+
+export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
+  title,
+  links,
+  record,
+  sourceRoot,
+  openCallsUpTo,
+}) {
+  const calls = record.individual_stats;
+  const findings = findCallFindings(calls);
+  const flagged = flaggedCalls(findings);
+  const colors = serviceClasses(calls);
+  const totalCost = record.rpc_stats.reduce((sum, stat) => sum + stat.total_cost_of_calls_microdollars, 0);
+  const billed = new Map<string, number>();
+  for (const stat of record.rpc_stats)
+    for (const op of stat.total_billed_ops) billed.set(op.op, (billed.get(op.op) ?? 0) + op.num_ops);
+  const notes = incompletenessNotes(record.incomplete);
+  const openAll = calls.length <= (openCallsUpTo ?? OPEN_CALLS_UP_TO);
+  const start = record.start_timestamp_milliseconds;
+  return (
+    <Layout title={title} pageTitle={`${record.http_method} ${record.http_path}`} links={links}>
+      <h1 class="reqline">
+        <span class="mono">{record.http_method}</span>{' '}
+        {pathWithQuery(record.http_path, displayQuery(record.http_query))}{' '}
+        <span class={`status-${statusClass(record.http_status)}`}>{record.http_status || 'no status'}</span>
+      </h1>
+      <dl class="summary" id="summary">
+        <dt>Time</dt>
+        <dd class="mono">{formatTimestamp(start)} UTC</dd>
+        <dt>Real</dt>
+        <dd>
+          {formatMs(record.duration_milliseconds)} ms{' '}
+          <span class="muted">
+            (overhead {formatMs(record.overhead_walltime_milliseconds)} ms, recorder's own time)
+          </span>
+        </dd>
+        <dt>Calls</dt>
+        <dd>
+          {calls.length}{' '}
+          <span class="muted">
+            cost {formatCost(Math.round(totalCost * 1000) / 1000)} µ$
+            {billed.size > 0
+              ? `, billed ops ${billedOpsText([...billed].map(([op, num_ops]) => ({ op, num_ops })))}`
+              : ''}
+          </span>
+        </dd>
+        <dt>Service</dt>
+        <dd>{record.service_name || <span class="muted">—</span>}</dd>
+        {record.http_route ? (
+          <>
+            <dt>Route</dt>
+            <dd class="mono">{record.http_route}</dd>
+          </>
+        ) : null}
+        {record.user_email ? (
+          <>
+            <dt>User</dt>
+            <dd>{record.user_email}</dd>
+          </>
+        ) : null}
+        <dt>Trace</dt>
+        <dd class="mono">
+          {record.trace_id} <span class="muted">span {record.span_id}</span>
+        </dd>
+        <dt>Export</dt>
+        <dd>
+          <a href={links.detailsJson(start)}>JSON</a>
+        </dd>
+      </dl>
+      {!record.was_successful ? <div class="notice bad">The request's span ended with an error.</div> : null}
+      {notes.length > 0 ? (
+        <div class="notice" id="incomplete">
+          <strong>Incomplete record:</strong> {notes.join('; ')}.
+        </div>
+      ) : null}
+      {findings.length > 0 ? <Findings findings={findings} record={record} /> : null}
+      <section id="timeline">
+        <h2>
+          Timeline <span class="muted small">click a bar for its call trace</span>
+        </h2>
+        <div class="body">
+          <div class="legend">
+            {[...colors].map(([service, cls]) => (
+              <span>
+                <svg width="12" height="10" aria-hidden="true">
+                  <rect class={cls} width="12" height="10" />
+                </svg>{' '}
+                {service}
+              </span>
+            ))}
+            <span>striped: pending · red outline: failed · orange mark: flagged</span>
+          </div>
+          <Timeline
+            calls={calls}
+            durationMs={record.duration_milliseconds}
+            flagged={flagged}
+            colors={colors}
+          />
+        </div>
+      </section>
+      <section id="traces">
+        <h2>
+          RPC Call Traces <span class="muted small">{calls.length} calls, app frames first</span>
+          <span class="tools">
+            <button type="button" data-expand="traces" hidden>
+              Expand all
+            </button>
+          </span>
+        </h2>
+        {calls.length === 0 ? <div class="body muted">This request made no calls.</div> : null}
+        {calls.map((call, i) => (
+          <CallTrace
+            call={call}
+            index={i}
+            kinds={flagged.get(i)}
+            links={links}
+            sourceRoot={sourceRoot}
+            open={openAll}
+          />
+        ))}
+      </section>
+      <section id="rpc-stats">
+        <h2>RPC Stats</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>RPC</th>
+              <th class="num">Count</th>
+              <th class="num">Real ms</th>
+              <th class="num">Cost µ$</th>
+              <th>Billed ops</th>
+            </tr>
+          </thead>
+          <tbody>
+            {record.rpc_stats.map((stat) => (
+              <tr>
+                <td>
+                  <code>{stat.service_call_name}</code>
+                </td>
+                <td class="num">{stat.total_amount_of_calls}</td>
+                <td class="num">{formatMs(stat.total_duration_milliseconds ?? 0)}</td>
+                <td class="num">{formatCost(stat.total_cost_of_calls_microdollars)}</td>
+                <td class="mono">{billedOpsText(stat.total_billed_ops)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section id="environment">
+        <h2>
+          Request Environment <span class="muted small">variables and headers, secrets redacted</span>
+        </h2>
+        <table>
+          <tbody>
+            {record.cgi_env.map(({ key, value }) => (
+              <tr>
+                <th class="mono">{key}</th>
+                <td class="mono breakall">{displayEnvValue(key, value)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </Layout>
+  );
+};

@@ -1,0 +1,94 @@
+import { diag } from '@opentelemetry/api';
+import { type DecodeFailure, decodeRecord, isFullRecord, RecordDecodeError } from '../exporter/codec.js';
+import type { RequestRecord, RequestSummary } from '../exporter/record.js';
+import type { RecordStore } from '../exporter/stores/record-store.js';
+
+/** What the dashboard read: the parts it could decode, and a count of everything it could not. */
+export interface PartsRead {
+  summaries: RequestSummary[];
+  /** Values found at the part keys (decoded or not). */
+  found: number;
+  /** Values found but not readable as records, skipped (the page says how many, and why). */
+  skipped: number;
+  skippedReasons: Partial<Record<DecodeFailure | 'error', number>>;
+  /** Servers (or the store) that did not answer: a dead memcache must not look like "no requests". */
+  storeErrors: number;
+  storeErrorMessages: string[];
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function reasonOf(error: unknown): DecodeFailure | 'error' {
+  return error instanceof RecordDecodeError ? error.reason : 'error';
+}
+
+/** All parts in ONE multi-get; bad values are skipped and counted, a failing store is reported, never thrown. */
+export async function readParts(store: RecordStore, keys: readonly string[]): Promise<PartsRead> {
+  const read: PartsRead = {
+    summaries: [],
+    found: 0,
+    skipped: 0,
+    skippedReasons: {},
+    storeErrors: 0,
+    storeErrorMessages: [],
+  };
+  let values: Map<string, Uint8Array>;
+  try {
+    const result = await store.getParts(keys);
+    values = result.values;
+    read.storeErrors = result.errors;
+    read.storeErrorMessages = result.errorMessages ?? [];
+  } catch (error) {
+    diag.warn(`appstats viewer: reading the parts failed: ${describe(error)}`);
+    read.storeErrors = 1;
+    read.storeErrorMessages = [describe(error)];
+    return read;
+  }
+  for (const value of values.values()) {
+    read.found++;
+    try {
+      read.summaries.push(decodeRecord(value));
+    } catch (error) {
+      read.skipped++;
+      const reason = reasonOf(error);
+      read.skippedReasons[reason] = (read.skippedReasons[reason] ?? 0) + 1;
+    }
+  }
+  return read;
+}
+
+export type FullRead =
+  | { kind: 'ok'; record: RequestRecord }
+  /** Nothing at the key: expired, evicted, or never written. */
+  | { kind: 'missing' }
+  /** A record is there, but of another request that took the slot since (the original's collision check). */
+  | { kind: 'stale'; storedStart: number }
+  | { kind: 'unreadable'; reason: string }
+  | { kind: 'store-error'; message: string };
+
+/**
+ * One full record, checked against the start time the link carried: slots are reused every
+ * `keyModulus * keyDistance` ms, so the value at the key may be another request's.
+ */
+export async function readFull(store: RecordStore, key: string, startMs: number): Promise<FullRead> {
+  let value: Uint8Array | undefined;
+  try {
+    value = await store.getFull(key);
+  } catch (error) {
+    diag.warn(`appstats viewer: reading ${key} failed: ${describe(error)}`);
+    return { kind: 'store-error', message: describe(error) };
+  }
+  if (!value) return { kind: 'missing' };
+  let record: RequestSummary | RequestRecord;
+  try {
+    record = decodeRecord(value);
+  } catch (error) {
+    return { kind: 'unreadable', reason: describe(error) };
+  }
+  if (record.start_timestamp_milliseconds !== startMs)
+    return { kind: 'stale', storedStart: record.start_timestamp_milliseconds };
+  if (!isFullRecord(record)) return { kind: 'unreadable', reason: 'the value is a summary without calls' };
+  return { kind: 'ok', record };
+}
