@@ -1,0 +1,86 @@
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { RecordExporter } from '../../exporter/exporter.js';
+import type { RequestRecord } from '../../exporter/record.js';
+import { testProvider } from './tracing.js';
+
+/**
+ * The real @opentelemetry/instrumentation-http, enabled once per test process. It patches the
+ * `http` module object in place when `http` is next required; ESM named imports bound earlier would
+ * miss the patch, so servers are created through `patchedHttp()`.
+ */
+const httpInstrumentation = new HttpInstrumentation();
+const requireHere = createRequire(import.meta.url);
+
+export function patchedHttp(): typeof import('node:http') {
+  return requireHere('node:http');
+}
+
+/**
+ * Registers a fresh provider globally (context manager included: async context must flow for
+ * spans to find their parents) and points the http instrumentation at it.
+ */
+export function registerProvider(provider: NodeTracerProvider): void {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+  provider.register();
+  httpInstrumentation.setTracerProvider(provider);
+}
+
+export function newRegisteredProvider(processors: Parameters<typeof testProvider>[0]): NodeTracerProvider {
+  const provider = testProvider(processors);
+  registerProvider(provider);
+  return provider;
+}
+
+/** Forwards to a real exporter and keeps every record, for assertions on what was written. */
+export class TeeExporter implements RecordExporter {
+  readonly records: RequestRecord[] = [];
+  constructor(private readonly _next?: RecordExporter) {}
+  export(record: RequestRecord): void {
+    this.records.push(record);
+    this._next?.export(record);
+  }
+  async forceFlush(): Promise<void> {
+    await this._next?.forceFlush();
+  }
+  async shutdown(): Promise<void> {
+    await this._next?.shutdown();
+  }
+}
+
+/** A real HTTP server (instrumented) on a free loopback port. */
+export async function listen(
+  handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = patchedHttp().createServer(handler);
+  server.keepAliveTimeout = 100;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls until `check` is true (records are written after the response): bounded, never a timing assertion. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

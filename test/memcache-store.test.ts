@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { decodeRecord, encodeRecord } from '../exporter/codec.js';
+import { allPartKeys, recordKey } from '../exporter/record-key.js';
+import { buildGetkqBatch } from '../exporter/stores/memcache-multiget.js';
+import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
+import { sampleRecord } from './helpers/records.js';
+import { summarize } from '../exporter/build-record.js';
+
+describe('MemcacheStore against two real memcached servers', () => {
+  let a: MemcachedServer;
+  let b: MemcachedServer;
+  before(async () => {
+    [a, b] = await Promise.all([startMemcached(), startMemcached()]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('writes both values and reads a full record back', async () => {
+    const store = new MemcacheStore(a.address);
+    const record = sampleRecord({ calls: 5 });
+    const keys = {
+      part: recordKey(record.start_timestamp_milliseconds, 'part'),
+      full: recordKey(record.start_timestamp_milliseconds, 'full'),
+    };
+    await store.putRecord(keys, { part: encodeRecord(summarize(record)), full: encodeRecord(record) }, 60);
+    const full = await store.getFull(keys.full);
+    assert.ok(full);
+    assert.deepEqual(decodeRecord(full), record);
+    assert.equal(await store.getFull('__appstats__:absent:full'), undefined);
+    await store.close();
+  });
+
+  it('reads 1000 part keys spread over both servers in one pipelined batch per server', async () => {
+    const store = new MemcacheStore(`${a.address},${b.address}`);
+    const base = 1_800_000_000_000;
+    const keyOptions = { keyPrefix: 'multi' };
+    for (let slot = 0; slot < 1000; slot++) {
+      const record = sampleRecord({ calls: 1, start: base + slot * 100 + 7.5, path: `/p${slot}` });
+      const start = record.start_timestamp_milliseconds;
+      await store.putRecord(
+        { part: recordKey(start, 'part', keyOptions), full: recordKey(start, 'full', keyOptions) },
+        { part: encodeRecord(summarize(record)), full: encodeRecord(record) },
+        60,
+      );
+    }
+    const { values, errors } = await store.getParts(allPartKeys(keyOptions));
+    assert.equal(errors, 0);
+    assert.equal(values.size, 1000);
+    const paths = new Set([...values.values()].map((bytes) => decodeRecord(bytes).http_path));
+    assert.equal(paths.size, 1000);
+    // Both servers hold a share: memjs's own key-to-server choice spread them.
+    const onA = await new MemcacheStore(a.address).getParts(allPartKeys(keyOptions));
+    const onB = await new MemcacheStore(b.address).getParts(allPartKeys(keyOptions));
+    assert.ok(onA.values.size > 100 && onB.values.size > 100, `${onA.values.size} / ${onB.values.size}`);
+    assert.equal(onA.values.size + onB.values.size, 1000);
+    await store.close();
+  });
+
+  it('returns what the live server has, plus an error count, when the other is dead', async () => {
+    const dead = await startMemcached();
+    const store = new MemcacheStore(`${a.address},${dead.address}`);
+    const keys = allPartKeys({ keyPrefix: 'deadtest' });
+    for (const key of keys)
+      await store.client.set(key, encodeRecord(summarize(sampleRecord({ calls: 0 }))), { expires: 60 });
+    await dead.stop();
+    const { values, errors, errorMessages } = await store.getParts(keys);
+    assert.equal(errors, 1);
+    assert.match(errorMessages?.[0] ?? '', new RegExp(dead.address.replace(/\./g, '\\.')));
+    assert.ok(values.size > 100 && values.size < 1000, `${values.size} values from the live server`);
+    await store.close();
+  });
+
+  it('builds GETKQ requests that memcached parses (opcode, key length, opaque, closing NOOP)', () => {
+    const batch = buildGetkqBatch(['ab', 'cde'], 0x01020304);
+    assert.equal(batch.length, 24 + 2 + 24 + 3 + 24);
+    assert.deepEqual(
+      [batch[0], batch[1], batch.readUInt16BE(2), batch.readUInt32BE(8), batch.readUInt32BE(12)],
+      [0x80, 0x0d, 2, 2, 0x01020304],
+    );
+    assert.equal(batch.subarray(24, 26).toString(), 'ab');
+    const noop = batch.subarray(batch.length - 24);
+    assert.deepEqual(
+      [noop[0], noop[1], noop.readUInt32BE(8), noop.readUInt32BE(12)],
+      [0x80, 0x0a, 0, 0x01020304],
+    );
+  });
+});
