@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { summarize } from '../exporter/build-record.js';
 import { decodeRecord, encodeRecord } from '../exporter/codec.js';
 import { allPartKeys, recordKey } from '../exporter/record-key.js';
 import { buildGetkqBatch } from '../exporter/stores/memcache-multiget.js';
 import { MemcacheStore } from '../exporter/stores/memcache-store.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { sampleRecord } from './helpers/records.js';
-import { summarize } from '../exporter/build-record.js';
 
 describe('MemcacheStore against two real memcached servers', () => {
   let a: MemcachedServer;

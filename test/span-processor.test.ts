@@ -6,7 +6,7 @@ import { ATTR_REQUEST_SUMMARY } from '../exporter/attributes.js';
 import { decodeRecord, isFullRecord } from '../exporter/codec.js';
 import { AppstatsExporter } from '../exporter/exporter.js';
 import { recordKey } from '../exporter/record-key.js';
-import { ATTR_IGNORE, AppstatsSpanProcessor } from '../exporter/span-processor.js';
+import { AppstatsSpanProcessor, ATTR_IGNORE } from '../exporter/span-processor.js';
 import { MemcacheStore } from '../exporter/stores/memcache-store.js';
 import { MemoryStore } from '../exporter/stores/memory-store.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
