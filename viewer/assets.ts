@@ -38,14 +38,13 @@ th.sorted.asc a::after{content:" \\2191"}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tbody tr:hover{background:var(--band)}
 details>summary{cursor:pointer}
-td details>summary{list-style-position:outside}
 .sub{margin:.3rem 0 .3rem 1rem;width:auto;min-width:60%}
 .sub td,.sub th{padding:.1rem .5rem;font-size:12.5px}
 .muted{color:var(--muted)}
 .small{font-size:12px}
 .nowrap{white-space:nowrap}
 .status-2xx{color:var(--ok)}.status-3xx{color:var(--muted)}.status-4xx{color:var(--warn)}.status-5xx,.status-none{color:var(--bad)}
-.badge{display:inline-block;padding:0 .35rem;border-radius:3px;font-size:11px;font-weight:600;background:var(--warnbg);color:var(--warn);border:1px solid currentColor;white-space:nowrap}
+.badge{display:inline-block;margin:1px 0;padding:0 .35rem;border-radius:3px;font-size:11px;font-weight:600;background:var(--warnbg);color:var(--warn);border:1px solid currentColor;white-space:normal}
 .badge.bad{background:var(--badbg);color:var(--bad)}
 .notice{padding:.5rem .7rem;border-radius:6px;border:1px solid var(--warn);background:var(--warnbg);margin:.6rem 0}
 .notice.bad{border-color:var(--bad);background:var(--badbg)}
@@ -92,6 +91,8 @@ svg.timeline rect.grand{fill:var(--muted)}
 .source tr.hl{background:var(--mark)}
 .source tr:target{background:var(--mark)}
 .breakall{word-break:break-all}
+#environment th{width:1%;white-space:nowrap;background:none}
+td.findings{min-width:9rem}
 [hidden]{display:none!important}
 `;
 

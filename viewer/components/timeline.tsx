@@ -57,31 +57,33 @@ export interface TimelineProps {
   colors: Map<string, string>;
 }
 
-const Axis: FC<{ y: number; max: number; step: number; scale: number; height: number }> = function Axis({
-  y,
-  max,
-  step,
-  scale,
-  height,
-}) {
-  const ticks: number[] = [];
-  for (let t = 0; t <= max + step / 1000; t += step) ticks.push(round(t));
-  return (
-    <g class="axis">
-      {ticks.map((t) => {
-        const x = round(LABEL_WIDTH + t * scale);
-        return (
-          <>
-            <line x1={x} x2={x} y1={AXIS} y2={height - AXIS} />
-            <text x={x + 2} y={y}>
-              {formatMs(t)}
-            </text>
-          </>
-        );
-      })}
-    </g>
-  );
-};
+/** A tick's label: as many decimals as the step needs, no more (`0`, `2.5`, `0.25`). */
+export function formatTick(value: number, step: number): string {
+  const text = String(Number(step.toFixed(6)));
+  const dot = text.indexOf('.');
+  return value.toFixed(dot === -1 ? 0 : Math.min(6, text.length - dot - 1));
+}
+
+const Axis: FC<{ y: number; max: number; step: number; scale: number; height: number; lines: boolean }> =
+  function Axis({ y, max, step, scale, height, lines }) {
+    const ticks: number[] = [];
+    for (let t = 0; t <= max + step / 1000; t += step) ticks.push(round(t));
+    return (
+      <g class="axis">
+        {ticks.map((t) => {
+          const x = round(LABEL_WIDTH + t * scale);
+          return (
+            <>
+              {lines ? <line x1={x} x2={x} y1={AXIS} y2={height - AXIS} /> : null}
+              <text x={x + 2} y={y}>
+                {formatTick(t, step)}
+              </text>
+            </>
+          );
+        })}
+      </g>
+    );
+  };
 
 export const Timeline: FC<TimelineProps> = function Timeline({ calls, durationMs, flagged, colors }) {
   let rpcTotal = 0;
@@ -116,7 +118,7 @@ export const Timeline: FC<TimelineProps> = function Timeline({ calls, durationMs
           <rect width="3" height="6" class="s0" />
         </pattern>
       </defs>
-      <Axis y={14} max={axisMax} step={step} scale={scale} height={height} />
+      <Axis y={14} max={axisMax} step={step} scale={scale} height={height} lines />
       {calls.map((call, i) => {
         const y = AXIS + i * ROW;
         const x = round(LABEL_WIDTH + call.start_offset_milliseconds * scale);
@@ -169,7 +171,7 @@ export const Timeline: FC<TimelineProps> = function Timeline({ calls, durationMs
           </g>
         );
       })}
-      <Axis y={height - 6} max={axisMax} step={step} scale={scale} height={height} />
+      <Axis y={height - 6} max={axisMax} step={step} scale={scale} height={height} lines={false} />
     </svg>
   );
 };

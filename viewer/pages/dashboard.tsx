@@ -323,7 +323,7 @@ const PathStatsTable: FC<{ rows: PathRow[]; query: DashboardQuery; links: Links 
                   </>
                 ))}
               </td>
-              <td>
+              <td class="findings">
                 <Repeated row={row} />
               </td>
             </tr>
@@ -374,9 +374,7 @@ const HistoryTable: FC<{ rows: HistoryRow[]; query: DashboardQuery; links: Links
           {rows.map(({ n, summary, calls, cost }) => (
             <tr data-start={String(summary.start_timestamp_milliseconds)}>
               <td class="num muted">({n})</td>
-              <td class="nowrap mono" title={formatTimestamp(summary.start_timestamp_milliseconds)}>
-                {formatClock(summary.start_timestamp_milliseconds)}
-              </td>
+              <td class="nowrap mono">{formatTimestamp(summary.start_timestamp_milliseconds)}</td>
               <td>{summary.http_method}</td>
               <td class="breakall">
                 <a href={links.details(summary.start_timestamp_milliseconds)}>
