@@ -1,2 +1,3 @@
 export * from './call-site.js';
+export * from './datastore/index.js';
 export * from './memjs/index.js';

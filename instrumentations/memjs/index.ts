@@ -5,4 +5,4 @@ export {
   MemjsInstrumentation,
 } from './instrumentation.js';
 export type { MemjsInstrumentationConfig, MemjsResponseInfo } from './types.js';
-export { COMMANDS as MEMJS_COMMANDS, DEFAULT_MAX_REPR } from './utils.js';
+export { COMMANDS as MEMJS_COMMANDS } from './utils.js';

@@ -1,0 +1,18 @@
+export {
+  ATTR_DATASTORE_CLIENT_METHOD,
+  ATTR_DATASTORE_TRANSACTIONAL,
+  DatastoreInstrumentation,
+  DB_SYSTEM_DATASTORE,
+} from './instrumentation.js';
+export {
+  billedOps,
+  costMicrodollars,
+  DEFAULT_DATASTORE_PRICES,
+  type DatastorePrices,
+  OP_DELETE,
+  OP_READ,
+  OP_SMALL,
+  OP_WRITE,
+} from './pricing.js';
+export type { DatastoreInstrumentationConfig, DatastoreResponseInfo } from './types.js';
+export { describeQuery, describeRequest, describeResponse, formatKey } from './utils.js';

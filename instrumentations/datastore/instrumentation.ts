@@ -1,0 +1,343 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  diag,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  isWrapped,
+  safeExecuteInTheMiddle,
+} from '@opentelemetry/instrumentation';
+import {
+  ATTR_BILLED_OPS,
+  ATTR_CALL_NAME,
+  ATTR_COST_MICRODOLLARS,
+  ATTR_DATASTORE_DETAILS,
+  ATTR_NAMESPACE,
+  ATTR_REQUEST_SUMMARY,
+  ATTR_RESPONSE_SUMMARY,
+} from '../../exporter/attributes.js';
+import { PACKAGE_VERSION } from '../version.js';
+import { costMicrodollars, DEFAULT_DATASTORE_PRICES, type DatastorePrices } from './pricing.js';
+import type { DatastoreInstrumentationConfig } from './types.js';
+import {
+  DEFAULT_MAX_DETAIL_KEYS,
+  DEFAULT_MAX_REPR,
+  describeRequest,
+  describeResponse,
+  errorSummary,
+  type RequestConfig,
+  type RequestDescription,
+  type ResponseProto,
+} from './utils.js';
+
+/** The method of the client the app called; set by the outermost public method, read by request_. */
+const CLIENT_METHOD = createContextKey('otel-appstats datastore client method');
+
+export const DB_SYSTEM_DATASTORE = 'gcp.datastore';
+/** `Datastore.get`, `Transaction.commit`, `Query.run`: what the app called that made this RPC. */
+export const ATTR_DATASTORE_CLIENT_METHOD = 'gcp.datastore.client_method';
+export const ATTR_DATASTORE_TRANSACTIONAL = 'gcp.datastore.transactional';
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+type Prototype = Record<string, unknown>;
+
+/** Public methods whose name becomes the RPC's client method; streams marked, see `_bindReading`. */
+const PUBLIC_METHODS = {
+  DatastoreRequest: [
+    'get',
+    'runQuery',
+    'runQueryStream',
+    'createReadStream',
+    'runAggregationQuery',
+    'allocateIds',
+    'delete',
+    'merge',
+  ],
+  Datastore: ['save', 'insert', 'update', 'upsert'],
+  Transaction: ['run', 'commit', 'rollback', 'get', 'runQuery', 'runAggregationQuery'],
+  Query: ['run', 'runStream'],
+} as const;
+const STREAM_METHODS = new Set(['runQueryStream', 'createReadStream', 'runStream']);
+
+/** The parts of a DatastoreRequest (Datastore or Transaction) the wrapper reads. */
+interface DatastoreRequestLike {
+  id?: unknown;
+  datastore?: { options?: { servicePath?: unknown; port?: unknown } };
+}
+
+interface ModuleExports {
+  DatastoreRequest?: { prototype: Prototype };
+  Datastore?: { prototype: Prototype };
+  Transaction?: { prototype: Prototype } & (abstract new (...args: never[]) => unknown);
+  Query?: { prototype: Prototype };
+}
+
+function exportsOf(moduleExports: unknown): ModuleExports {
+  // Required: module.exports; imported from ESM through the hook: a namespace with `default`.
+  const exports = moduleExports as ModuleExports & { default?: ModuleExports };
+  return exports?.DatastoreRequest ? exports : (exports?.default ?? {});
+}
+
+/**
+ * Makes every RPC of @google-cloud/datastore 10.x one CLIENT span, named as the original Appstats
+ * named them (`datastore.Lookup`, `datastore.RunQuery`, `datastore.Commit`, ...), with the request
+ * and response summarised, the original's `datastore_details`, and billed ops with an estimated
+ * cost.
+ *
+ * Every unary RPC of the client goes through `DatastoreRequest.prototype.request_` (get, queries and
+ * each of their pages, commits, transactions, id allocation); that is the one place wrapped for
+ * spans. The public methods are wrapped only to note, in the context, which one the app called, so
+ * the RPC's span can say `Transaction.commit` or `Query.run`. Nothing is recorded while tracing is
+ * suppressed.
+ */
+export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstrumentationConfig> {
+  private _prices: DatastorePrices = { ...DEFAULT_DATASTORE_PRICES };
+
+  constructor(config: DatastoreInstrumentationConfig = {}) {
+    super('otel-appstats/instrumentation-datastore', PACKAGE_VERSION, config);
+    this._prices = { ...DEFAULT_DATASTORE_PRICES, ...config.prices };
+  }
+
+  override setConfig(config: DatastoreInstrumentationConfig = {}): void {
+    super.setConfig(config);
+    this._prices = { ...DEFAULT_DATASTORE_PRICES, ...config.prices };
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition {
+    return new InstrumentationNodeModuleDefinition(
+      '@google-cloud/datastore',
+      ['>=10.0.0 <11'],
+      (moduleExports) => {
+        const exports = exportsOf(moduleExports);
+        if (!exports.DatastoreRequest?.prototype) {
+          this._diag.warn('datastore: no DatastoreRequest found, not instrumented');
+          return moduleExports;
+        }
+        this._patch(exports);
+        return moduleExports;
+      },
+      (moduleExports) => this._unpatch(exportsOf(moduleExports)),
+    );
+  }
+
+  private _patch(exports: ModuleExports): void {
+    const requestPrototype = exports.DatastoreRequest!.prototype;
+    if (isWrapped(requestPrototype.request_)) this._unwrap(requestPrototype, 'request_');
+    this._wrap(requestPrototype, 'request_', (original) => this._requestWrapper(original as AnyFunction));
+    const Transaction = exports.Transaction;
+    for (const [owner, methods] of Object.entries(PUBLIC_METHODS)) {
+      const prototype = exports[owner as keyof ModuleExports]?.prototype;
+      if (!prototype) continue;
+      for (const method of methods) {
+        if (!Object.hasOwn(prototype, method) || typeof prototype[method] !== 'function') continue;
+        if (isWrapped(prototype[method])) this._unwrap(prototype, method);
+        this._wrap(prototype, method, (original) =>
+          this._publicMethodWrapper(owner, method, original as AnyFunction, Transaction),
+        );
+      }
+    }
+  }
+
+  private _unpatch(exports: ModuleExports): void {
+    const requestPrototype = exports.DatastoreRequest?.prototype;
+    if (requestPrototype && isWrapped(requestPrototype.request_)) this._unwrap(requestPrototype, 'request_');
+    for (const [owner, methods] of Object.entries(PUBLIC_METHODS)) {
+      const prototype = exports[owner as keyof ModuleExports]?.prototype;
+      if (!prototype) continue;
+      for (const method of methods) if (isWrapped(prototype[method])) this._unwrap(prototype, method);
+    }
+  }
+
+  /** Notes the app's method in the context (the outermost one wins: `insert` calls `save`). */
+  private _publicMethodWrapper(
+    owner: string,
+    method: string,
+    original: AnyFunction,
+    Transaction: ModuleExports['Transaction'],
+  ): AnyFunction {
+    const isStream = STREAM_METHODS.has(method);
+    return function patchedDatastoreMethod(this: unknown, ...args: unknown[]): unknown {
+      const active = context.active();
+      if (active.getValue(CLIENT_METHOD) !== undefined || isTracingSuppressed(active))
+        return original.apply(this, args);
+      let label = `${owner}.${method}`;
+      try {
+        // Methods of DatastoreRequest serve both the client and its transactions.
+        if (owner === 'DatastoreRequest')
+          label = `${Transaction && this instanceof Transaction ? 'Transaction' : 'Datastore'}.${method}`;
+      } catch {
+        // A label is a nicety.
+      }
+      const marked = active.setValue(CLIENT_METHOD, label);
+      const result = context.with(marked, () => original.apply(this, args));
+      if (isStream) bindReading(result, marked);
+      return result;
+    };
+  }
+
+  private _requestWrapper(original: AnyFunction): AnyFunction {
+    const instrumentation = this;
+    return function patchedRequest(this: unknown, ...args: unknown[]): unknown {
+      const parent = context.active();
+      const [config, callback] = args as [RequestConfig | undefined, AnyFunction | undefined];
+      if (isTracingSuppressed(parent) || typeof callback !== 'function') return original.apply(this, args);
+      if (instrumentation.getConfig().requireParentSpan && !trace.getSpan(parent))
+        return original.apply(this, args);
+      let rpc: RpcCall;
+      try {
+        rpc = instrumentation._startRpc(this as DatastoreRequestLike, config ?? {}, parent);
+      } catch (error) {
+        // Never break the app for our sake: on any surprise, run the RPC untraced.
+        instrumentation._diag.debug('datastore: RPC not traced', error);
+        return original.apply(this, args);
+      }
+      const callerCallback = context.bind(parent, callback);
+      args[1] = function datastoreCallback(
+        this: unknown,
+        error: unknown,
+        response: unknown,
+        ...rest: unknown[]
+      ) {
+        rpc.end(error, response);
+        return callerCallback.call(this, error, response, ...rest);
+      };
+      try {
+        return context.with(trace.setSpan(parent, rpc.span), () => original.apply(this, args));
+      } catch (error) {
+        rpc.end(error, undefined);
+        throw error;
+      }
+    };
+  }
+
+  private _startRpc(request: DatastoreRequestLike, config: RequestConfig, parent: Context): RpcCall {
+    const { maxRepr = DEFAULT_MAX_REPR, maxDetailKeys = DEFAULT_MAX_DETAIL_KEYS } = this.getConfig();
+    const transactional = Boolean(request.id);
+    const described = describeRequest(config, transactional, maxRepr, maxDetailKeys);
+    const clientMethod = parent.getValue(CLIENT_METHOD) as string | undefined;
+    const attributes: Attributes = {
+      'db.system.name': DB_SYSTEM_DATASTORE,
+      'db.operation.name': described.rpc,
+      [ATTR_CALL_NAME]: described.callName,
+      [ATTR_REQUEST_SUMMARY]: described.summary,
+      [ATTR_DATASTORE_TRANSACTIONAL]: described.details.transactional === true,
+    };
+    if (clientMethod) attributes[ATTR_DATASTORE_CLIENT_METHOD] = clientMethod;
+    if (described.kind) attributes['db.collection.name'] = described.kind;
+    if (described.namespace) attributes[ATTR_NAMESPACE] = described.namespace;
+    const options = request.datastore?.options;
+    if (typeof options?.servicePath === 'string') attributes['server.address'] = options.servicePath;
+    if (typeof options?.port === 'number') attributes['server.port'] = options.port;
+    const span = this.tracer.startSpan(described.rpc, { kind: SpanKind.CLIENT, attributes }, parent);
+    return new RpcCall(span, config, described, {
+      maxRepr,
+      maxDetailKeys,
+      prices: this._prices,
+      hook: this.getConfig().responseHook,
+      clientMethod,
+    });
+  }
+}
+
+/** One RPC in flight: ends its span once, with what the answer says. */
+class RpcCall {
+  private _ended = false;
+
+  constructor(
+    readonly span: Span,
+    private readonly _config: RequestConfig,
+    private readonly _request: RequestDescription,
+    private readonly _options: {
+      maxRepr: number;
+      maxDetailKeys: number;
+      prices: DatastorePrices;
+      hook?: DatastoreInstrumentationConfig['responseHook'];
+      clientMethod?: string;
+    },
+  ) {}
+
+  end(error: unknown, response: unknown): void {
+    if (this._ended) return;
+    this._ended = true;
+    try {
+      const { maxRepr, maxDetailKeys, prices } = this._options;
+      if (error) {
+        const exception = error instanceof Error ? error : new Error(String(error));
+        this.span.recordException(exception);
+        this.span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
+        const code = (error as { code?: unknown }).code;
+        if (code !== undefined) this.span.setAttribute('db.response.status_code', String(code));
+        this.span.setAttributes({
+          [ATTR_RESPONSE_SUMMARY]: errorSummary(error, maxRepr),
+          [ATTR_DATASTORE_DETAILS]: JSON.stringify(this._request.details),
+        });
+      } else {
+        const answer = describeResponse(
+          this._config,
+          response as ResponseProto,
+          this._request,
+          maxRepr,
+          maxDetailKeys,
+        );
+        const attributes: Attributes = {
+          [ATTR_RESPONSE_SUMMARY]: answer.summary,
+          [ATTR_DATASTORE_DETAILS]: JSON.stringify({ ...this._request.details, ...answer.details }),
+          [ATTR_BILLED_OPS]: JSON.stringify(answer.ops),
+          [ATTR_COST_MICRODOLLARS]: costMicrodollars(answer.ops, prices),
+        };
+        if (answer.returnedRows !== undefined) attributes['db.response.returned_rows'] = answer.returnedRows;
+        if (answer.namespace && this._request.namespace === undefined)
+          attributes[ATTR_NAMESPACE] = answer.namespace;
+        this.span.setAttributes(attributes);
+      }
+      const hook = this._options.hook;
+      if (hook) {
+        safeExecuteInTheMiddle(
+          () =>
+            hook(this.span, {
+              method: String(this._config.method),
+              ...(this._options.clientMethod ? { clientMethod: this._options.clientMethod } : {}),
+              ...(response !== undefined ? { response } : {}),
+              ...(error instanceof Error ? { error } : {}),
+            }),
+          (hookError) => {
+            if (hookError) diag.warn('datastore responseHook threw', hookError);
+          },
+          true,
+        );
+      }
+    } catch (internal) {
+      diag.debug('datastore: describing the response failed', internal);
+    } finally {
+      this.span.end();
+    }
+  }
+}
+
+/**
+ * A stream method sends its first RPC when the stream is first read, from the caller's later
+ * context; running its 'reading' listeners in the method's context keeps the method name and the
+ * parent span (later pages follow from the bound callback). The client emits 'reading' through an
+ * `emit` bound at construction, so the listeners are what we can reach.
+ */
+function bindReading(stream: unknown, marked: Context): void {
+  try {
+    const emitter = stream as NodeJS.EventEmitter;
+    if (typeof emitter?.rawListeners !== 'function') return;
+    const listeners = emitter.rawListeners('reading') as ((...args: unknown[]) => unknown)[];
+    if (listeners.length === 0) return;
+    emitter.removeAllListeners('reading');
+    for (const listener of listeners) emitter.once('reading', context.bind(marked, listener));
+  } catch {
+    // Without it, the RPC is still traced, only in the reader's context.
+  }
+}
