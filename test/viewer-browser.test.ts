@@ -107,7 +107,7 @@ test('details: timeline bar opens its call trace; screenshots of the page', asyn
   await page.goto(`${origin}/_ah/stats/`);
   await page.locator('#history a', { hasText: '/tasks/digest' }).click();
   await page.waitForURL(/\/details\?time=/);
-  assert.match(await page.locator('h1').innerText(), /GET \/tasks\/digest 200/);
+  assert.match((await page.locator('h1').textContent()) ?? '', /GET \/tasks\/digest 200/);
   assert.equal(await page.locator('#findings li').count(), 3);
   await page.screenshot({ path: join(SHOTS, 'details.png'), fullPage: true });
   // 18 calls: collapsed by default; a bar of the timeline leads to, and opens, its trace.

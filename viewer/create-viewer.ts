@@ -14,8 +14,8 @@ import {
   createAuthMiddleware,
   type RemoteAddressResolver,
   socketRemoteAddress,
-  validateAuth,
   type ViewerAuth,
+  validateAuth,
 } from './auth.js';
 import { parseDashboardQuery } from './dashboard-query.js';
 import { readSourceLines, resolveSourceRoot } from './file-view.js';

@@ -127,11 +127,7 @@ export function matchesQuery(
   if (query.method && summary.http_method.toUpperCase() !== query.method) return false;
   if (query.status && statusClass(summary.http_status) !== query.status) return false;
   if (query.minMs > 0 && !(summary.duration_milliseconds >= query.minMs)) return false;
-  if (
-    query.path &&
-    !summary.http_path.includes(query.path) &&
-    !(summary.http_route !== undefined && summary.http_route.includes(query.path))
-  )
+  if (query.path && !summary.http_path.includes(query.path) && !summary.http_route?.includes(query.path))
     return false;
   return true;
 }

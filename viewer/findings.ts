@@ -104,7 +104,10 @@ export function flaggedCalls(findings: readonly Finding[]): Map<number, Set<Find
   for (const finding of findings) {
     for (const index of finding.calls) {
       let kinds = flagged.get(index);
-      if (!kinds) flagged.set(index, (kinds = new Set()));
+      if (!kinds) {
+        kinds = new Set();
+        flagged.set(index, kinds);
+      }
       kinds.add(finding.kind);
     }
   }

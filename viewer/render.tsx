@@ -1,9 +1,9 @@
 import type { HtmlEscapedString } from 'hono/utils/html';
+import type { Links } from './links.js';
 import { DashboardPage, type DashboardPageProps } from './pages/dashboard.js';
 import { DetailsPage, type DetailsPageProps } from './pages/details.js';
 import { FilePage, type FilePageProps } from './pages/file.js';
 import { MessagePage } from './pages/message.js';
-import type { Links } from './links.js';
 
 /**
  * Pages -> HTML strings, so the route handlers (plain .ts) need no JSX. Every component is

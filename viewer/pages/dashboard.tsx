@@ -1,8 +1,9 @@
 import type { FC } from 'hono/jsx';
 import type { Dashboard, HistoryRow, PathRow, RpcRow } from '../aggregate.js';
-import { type DashboardQuery, isFiltered, queryParams, SORT_PARAMS, formatSort } from '../dashboard-query.js';
+import { Layout } from '../components/layout.js';
+import { SortHeader } from '../components/sort-header.js';
+import { type DashboardQuery, formatSort, isFiltered, queryParams, SORT_PARAMS } from '../dashboard-query.js';
 import {
-  formatClock,
   formatCost,
   formatMs,
   formatPercent,
@@ -12,8 +13,6 @@ import {
 } from '../format.js';
 import type { Links } from '../links.js';
 import type { PartsRead } from '../read-records.js';
-import { Layout } from '../components/layout.js';
-import { SortHeader } from '../components/sort-header.js';
 
 export interface DashboardPageProps {
   title: string;
@@ -55,7 +54,7 @@ const Filters: FC<{ query: DashboardQuery; links: Links; methods: string[] }> = 
 }) {
   const methodOptions = [...new Set(['', ...methods, ...(query.method ? [query.method] : [])])];
   return (
-    <form class="filters" method="get" action={links.dashboard()} role="search">
+    <form class="filters" method="get" action={links.dashboard()}>
       <label>
         Path contains
         <input type="text" name="path" value={query.path} placeholder="/users" size={24} />
