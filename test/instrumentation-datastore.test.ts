@@ -52,7 +52,11 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([ds?.close?.(), fs?.close?.()].filter(Boolean));
+  // The client has no close(): its gRPC clients do.
+  for (const client of [ds, fs].flatMap((d) => [
+    ...((d as unknown as { clients_?: Map<string, { close(): Promise<void> }> })?.clients_?.values() ?? []),
+  ]))
+    await client.close();
   await Promise.all([emulator?.stop(), firestore?.stop()]);
   instrumentation.disable();
   contextManager.disable();

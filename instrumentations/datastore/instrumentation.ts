@@ -25,6 +25,8 @@ import {
   ATTR_REQUEST_SUMMARY,
   ATTR_RESPONSE_SUMMARY,
 } from '../../exporter/attributes.js';
+import { captureCallSites } from '../call-site.js';
+import { setCallerCallSites } from '../caller-call-sites.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { costMicrodollars, DEFAULT_DATASTORE_PRICES, type DatastorePrices } from './pricing.js';
 import type { DatastoreInstrumentationConfig } from './types.js';
@@ -177,7 +179,11 @@ export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstr
       } catch {
         // A label is a nicety.
       }
-      const marked = active.setValue(CLIENT_METHOD, label);
+      // The RPC may start after this call returned (a stream's first read): note the app's call
+      // sites now, for its span's stack. The caller's own callbacks keep the caller's context.
+      const marked = setCallerCallSites(active.setValue(CLIENT_METHOD, label), captureCallSites());
+      for (let i = 0; i < args.length; i++)
+        if (typeof args[i] === 'function') args[i] = context.bind(active, args[i] as AnyFunction);
       const result = context.with(marked, () => original.apply(this, args));
       if (isStream) bindReading(result, marked);
       return result;

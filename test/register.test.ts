@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Datastore } from '@google-cloud/datastore';
+import { decodeRecord, isFullRecord } from '../exporter/codec.js';
+import type { RequestRecord, RequestSummary } from '../exporter/record.js';
+import { allPartKeys, recordKey } from '../exporter/record-key.js';
+import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { settingsFromEnv } from '../instrumentations/register-settings.js';
+import { type DatastoreEmulator, startDatastoreEmulator } from './helpers/datastore-emulator.js';
+import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REGISTER = fileURLToPath(new URL('../register.ts', import.meta.url));
+
+let memcached: MemcachedServer;
+let emulator: DatastoreEmulator;
+let store: MemcacheStore;
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+before(async () => {
+  [memcached, emulator] = await Promise.all([startMemcached(), startDatastoreEmulator('datastore')]);
+  store = new MemcacheStore(memcached.address);
+  // Seed with a client of our own: this process is not instrumented.
+  const datastore = new Datastore({ projectId: 'appstats-test', apiEndpoint: emulator.host });
+  await datastore.save([
+    { key: datastore.key(['User', 42]), data: { name: 'ann' } },
+    { key: datastore.key(['User', 7]), data: { name: 'bob' } },
+  ]);
+  for (const client of (
+    datastore as unknown as { clients_: Map<string, { close(): Promise<void> }> }
+  ).clients_.values())
+    await client.close();
+});
+
+after(async () => {
+  await Promise.all([...children].map(stopApp));
+  await store?.close();
+  await Promise.all([memcached?.stop(), emulator?.stop()]);
+});
+
+async function stopApp(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+  children.delete(child);
+}
+
+/** Starts a fixture app with the register entry; resolves with its port once it listens. */
+async function startApp(fixture: string, keyPrefix: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', REGISTER, fixture], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...emulator.env,
+      APP_MEMCACHE: memcached.address,
+      APPSTATS_MEMCACHE: memcached.address,
+      APPSTATS_KEY_PREFIX: keyPrefix,
+      OTEL_SERVICE_NAME: keyPrefix,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+      const match = stdout.match(/listening (\d+)/);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`${fixture} exited (${code}) before listening:\n${output}`)),
+    );
+  });
+  return { child, port };
+}
+
+/** The line after each `// @call <name> (next line)` comment of a fixture, by name (1-based). */
+function markedLines(fixture: string): Map<string, number> {
+  const lines = new Map<string, number>();
+  readFileSync(fixture, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      const match = text.match(/\/\/ @call (\S+) \(next line\)/);
+      if (match) lines.set(match[1], i + 2);
+    });
+  return lines;
+}
+
+/** The parts written under a prefix, waiting (bounded) until `count` are there: writes are async. */
+async function partsWritten(keyPrefix: string, count: number): Promise<RequestSummary[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { values } = await store.getParts(allPartKeys({ keyPrefix }));
+    const parts = [...values.values()].map((bytes) => decodeRecord(bytes));
+    if (parts.length >= count)
+      return parts.sort((a, b) => a.start_timestamp_milliseconds - b.start_timestamp_milliseconds);
+    if (Date.now() > deadline)
+      assert.fail(`expected ${count} records under ${keyPrefix}, found ${parts.length}`);
+    await sleep(100);
+  }
+}
+
+async function full(part: RequestSummary, keyPrefix: string): Promise<RequestRecord> {
+  const bytes = await store.getFull(recordKey(part.start_timestamp_milliseconds, 'full', { keyPrefix }));
+  assert.ok(bytes, 'the full record is there beside its part');
+  const record = decodeRecord(bytes);
+  assert.ok(isFullRecord(record));
+  return record;
+}
+
+// Each app reads its own user: the memcache is shared, and each must see a miss first.
+for (const [name, file, id, user] of [
+  ['ESM', 'app-esm.mjs', 42, 'ann'],
+  ['CommonJS', 'app-cjs.cjs', 7, 'bob'],
+] as const) {
+  describe(`register entry: a ${name} app started with --import`, () => {
+    const fixture = fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
+    const keyPrefix = `fixture-${file.replace('.', '-')}`;
+
+    it('records each request with its memcache and Datastore calls, stacks at the app lines', async () => {
+      const { child, port } = await startApp(fixture, keyPrefix);
+      let parts: RequestSummary[];
+      try {
+        const first = await fetch(`http://127.0.0.1:${port}/user?id=${id}`);
+        assert.deepEqual(await first.json(), { name: user });
+        // Requests one after the other, over 100 ms apart: each has a slot of its own.
+        await sleep(150);
+        const second = await fetch(`http://127.0.0.1:${port}/user?id=${id}`);
+        assert.deepEqual(await second.json(), { name: user });
+        await sleep(150);
+        const list = await fetch(`http://127.0.0.1:${port}/users`);
+        assert.deepEqual(await list.json(), ['ann', 'bob']);
+        parts = await partsWritten(keyPrefix, 3);
+      } finally {
+        await stopApp(child);
+      }
+      assert.equal(parts.length, 3, 'one record per request, none for the exporter itself');
+      const [miss, hit, query] = await Promise.all(parts.map((part) => full(part, keyPrefix)));
+      const lines = markedLines(fixture);
+      assert.equal(lines.size, 4, 'the fixture marks its four calls');
+
+      assert.equal(miss.service_name, keyPrefix);
+      assert.equal(miss.http_method, 'GET');
+      assert.equal(miss.http_path, '/user');
+      assert.equal(miss.http_query, `id=${id}`);
+      assert.equal(miss.http_status, 200);
+      assert.deepEqual(
+        miss.individual_stats.map((call) => [
+          call.service_call_name,
+          call.request_data_summary,
+          call.response_data_summary,
+        ]),
+        [
+          ['memcache.Get', `key="user:${id}"`, 'miss'],
+          ['datastore.Lookup', `1 key: User:${id}`, '1 found, 0 missing'],
+          ['memcache.Set', `key="user:${id}" bytes=14 expires=60`, 'stored'],
+        ],
+      );
+      assert.deepEqual(
+        hit.individual_stats.map((call) => [call.service_call_name, call.response_data_summary]),
+        [['memcache.Get', 'hit 14 bytes']],
+      );
+      assert.deepEqual(
+        query.individual_stats.map((call) => [call.service_call_name, call.request_data_summary]),
+        [['datastore.RunQuery', 'User ORDER BY name LIMIT 10']],
+      );
+      assert.equal(query.http_path, '/users');
+      assert.deepEqual(query.rpc_stats[0]?.total_billed_ops, [{ op: 'DATASTORE_READ', num_ops: 3 }]);
+
+      for (const call of [...miss.individual_stats, ...query.individual_stats]) {
+        const top = call.call_stack[0];
+        assert.ok(top, `${call.service_call_name} has a stack`);
+        assert.equal(top.class_or_file_name, fixture, `${call.service_call_name}: the app's own file first`);
+        assert.equal(
+          top.line_number,
+          lines.get(call.service_call_name),
+          `${call.service_call_name}: its line`,
+        );
+        assert.ok(call.duration_milliseconds > 0);
+        assert.equal(call.was_successful, true);
+      }
+    });
+  });
+}
+
+describe('settingsFromEnv', () => {
+  it('reads the APPSTATS_* variables, with defaults left to the classes', () => {
+    assert.deepEqual(settingsFromEnv({}), {
+      disabled: false,
+      processor: {},
+      exporter: {},
+      instrumentations: { http: true, memjs: true, datastore: true },
+    });
+    const settings = settingsFromEnv({
+      APPSTATS_MEMCACHE: 'a:11211,b:11211',
+      APPSTATS_RECORD_FRACTION: '0.25',
+      APPSTATS_KEY_PREFIX: 'shop',
+      APPSTATS_MAX_STACK: '30',
+      APPSTATS_IGNORE_PATHS: '/_ah/stats, /healthz',
+      APPSTATS_INSTRUMENTATIONS: 'http,memjs',
+      OTEL_LOG_LEVEL: 'debug',
+    });
+    assert.deepEqual(settings.exporter, { memcache: 'a:11211,b:11211', keyPrefix: 'shop' });
+    assert.deepEqual(settings.processor, {
+      recordFraction: 0.25,
+      maxStack: 30,
+      ignorePaths: ['/_ah/stats', '/healthz'],
+    });
+    assert.deepEqual(settings.instrumentations, { http: true, memjs: true, datastore: false });
+    assert.equal(settings.logLevel, 70);
+  });
+
+  it('MEMCACHE_SERVERS as a fallback; OTEL_SDK_DISABLED or APPSTATS_DISABLED turn it off', () => {
+    assert.equal(settingsFromEnv({ MEMCACHE_SERVERS: 'm:1' }).exporter.memcache, 'm:1');
+    assert.equal(settingsFromEnv({ OTEL_SDK_DISABLED: 'true' }).disabled, true);
+    assert.equal(settingsFromEnv({ APPSTATS_DISABLED: '1' }).disabled, true);
+    assert.equal(settingsFromEnv({ APPSTATS_RECORD_FRACTION: 'lots' }).processor.recordFraction, undefined);
+  });
+});
