@@ -1,13 +1,17 @@
 import { findSourceMap } from 'node:module';
+import { context } from '@opentelemetry/api';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StackFrame } from '../exporter/record.js';
+import { getCallerCallSites } from './caller-call-sites.js';
 
 /**
- * Call sites are captured when a CLIENT span starts (cheap: V8 hands over its frames without
- * formatting them) and formatted only when the record is built, off the span's start.
+ * Call sites are captured when a CLIENT span starts and formatted only when the record is built.
+ * Capture is `Error.captureStackTrace` on a plain object: V8 records the raw frames and builds
+ * nothing else until `.stack` is first read, so the span's start pays a stack walk only (no
+ * CallSite objects, no strings).
  */
-export type CapturedCallSites = readonly NodeJS.CallSite[];
+export type CapturedCallSites = { readonly stack?: unknown };
 
 /** The original kept 10 frames: too few under a framework. */
 export const DEFAULT_MAX_STACK = 20;
@@ -25,9 +29,36 @@ const MACHINERY = [
   `${sep}node_modules${sep}shimmer${sep}`,
 ];
 
-function fileOf(site: NodeJS.CallSite): string {
-  const name = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? '';
-  return name.startsWith('file://') ? safeFileUrlToPath(name) : name;
+/**
+ * Per-script facts, computed once: the same few hundred files appear in every stack, and URL
+ * parsing, prefix tests and source-map lookups per frame were most of the formatting cost.
+ * Bounded: cleared when it grows past the limit (an app with more scripts only pays again).
+ */
+interface ScriptInfo {
+  path: string;
+  skipped: boolean;
+  sourceMap: ReturnType<typeof findSourceMap> | undefined;
+}
+const scriptCache = new Map<string, ScriptInfo>();
+const MAX_CACHED_SCRIPTS = 5000;
+
+function scriptInfo(name: string): ScriptInfo {
+  let info = scriptCache.get(name);
+  if (info) return info;
+  const path = name.startsWith('file://') ? safeFileUrlToPath(name) : name;
+  const skipped = isSkippedFrame(path);
+  let sourceMap: ScriptInfo['sourceMap'];
+  if (!skipped) {
+    try {
+      sourceMap = findSourceMap(path) ?? (name !== path ? findSourceMap(name) : undefined);
+    } catch {
+      sourceMap = undefined;
+    }
+  }
+  info = { path, skipped, sourceMap };
+  if (scriptCache.size >= MAX_CACHED_SCRIPTS) scriptCache.clear();
+  scriptCache.set(name, info);
+  return info;
 }
 
 function safeFileUrlToPath(url: string): string {
@@ -51,34 +82,64 @@ function returnCallSites(_error: Error, sites: NodeJS.CallSite[]): NodeJS.CallSi
 }
 
 /**
- * The current stack as V8 call sites, unformatted. Extra frames are taken because the skipped ones
- * (instrumentation wrappers, the SDK) come first.
+ * Frames taken beyond `maxStack`: the skipped ones come first (processor hook, SDK tracer and span,
+ * the instrumentation wrapper: six to eight).
  */
+const SKIPPED_FRAMES_ALLOWANCE = 10;
+
+/** The current stack, unformatted (see `CapturedCallSites`). */
 export function captureCallSites(maxStack: number = DEFAULT_MAX_STACK): CapturedCallSites {
-  const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
+  const holder: { stack?: unknown } = {};
+  try {
+    Error.stackTraceLimit = maxStack + SKIPPED_FRAMES_ALLOWANCE;
+    Error.captureStackTrace(holder, captureCallSites);
+  } catch {
+    // A frozen Error or an exotic runtime: no stack for this call, never an error for the app.
+  } finally {
+    Error.stackTraceLimit = savedLimit;
+  }
+  // A library call made on the app's behalf after the app's own call returned (see
+  // caller-call-sites.ts): keep that call's sites beside, unread; formatting picks one.
+  const caller = getCallerCallSites(context.active());
+  if (caller) (holder as { caller?: CapturedCallSites }).caller = caller;
+  return holder;
+}
+
+/** Reads the frames of a capture as CallSite objects: V8 formats lazily, with our prepareStackTrace. */
+function callSitesOf(captured: CapturedCallSites): readonly NodeJS.CallSite[] {
+  const savedPrepare = Error.prepareStackTrace;
   try {
     Error.prepareStackTrace = returnCallSites;
-    Error.stackTraceLimit = maxStack + 40;
-    const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, captureCallSites);
-    return Array.isArray(holder.stack) ? (holder.stack as NodeJS.CallSite[]) : [];
+    const sites = captured.stack;
+    return Array.isArray(sites) ? (sites as NodeJS.CallSite[]) : [];
   } catch {
     return [];
   } finally {
     Error.prepareStackTrace = savedPrepare;
-    Error.stackTraceLimit = savedLimit;
   }
+}
+
+/** Source-map sources are file URLs, the same few per app: converted once each. */
+const sourcePaths = new Map<string, string>();
+function sourcePathOf(source: string): string {
+  let path = sourcePaths.get(source);
+  if (path === undefined) {
+    path = source.startsWith('file://') ? safeFileUrlToPath(source) : source;
+    if (sourcePaths.size >= MAX_CACHED_SCRIPTS) sourcePaths.clear();
+    sourcePaths.set(source, path);
+  }
+  return path;
 }
 
 /** Maps a generated position to its source when the app runs with source maps; else unchanged. */
 function sourceMapped(
   file: string,
+  map: ScriptInfo['sourceMap'],
   line: number,
   column: number,
 ): { file: string; line: number; column: number } {
   try {
-    const map = findSourceMap(file);
     if (!map) return { file, line, column };
     const entry = map.findEntry(line - 1, column - 1) as {
       originalSource?: string;
@@ -87,9 +148,7 @@ function sourceMapped(
     };
     if (entry?.originalSource === undefined || entry.originalLine === undefined)
       return { file, line, column };
-    const source = entry.originalSource.startsWith('file://')
-      ? safeFileUrlToPath(entry.originalSource)
-      : entry.originalSource;
+    const source = sourcePathOf(entry.originalSource);
     return { file: source, line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
   } catch {
     return { file, line, column };
@@ -105,17 +164,38 @@ function functionNameOf(site: NodeJS.CallSite): string {
   return site.isToplevel() ? '<module>' : '<anonymous>';
 }
 
-/** Formats captured call sites, skipping the machinery's frames, at most `maxStack` frames. */
+/**
+ * Formats captured call sites, skipping the machinery's frames, at most `maxStack` frames. When no
+ * frame of the app is on the captured stack (a library sent the call from its own callback) and the
+ * app's call of the library was noted (`setCallerCallSites`), that call's frames are shown instead.
+ */
 export function formatCallSites(
-  sites: CapturedCallSites,
+  captured: CapturedCallSites,
   maxStack: number = DEFAULT_MAX_STACK,
 ): StackFrame[] {
+  const frames = formatOwnCallSites(captured, maxStack);
+  const caller = (captured as { caller?: CapturedCallSites }).caller;
+  if (caller && !frames.some((frame) => !frame.class_or_file_name.includes(NODE_MODULES))) {
+    const callerFrames = formatCallSites(caller, maxStack);
+    if (callerFrames.length > 0) return callerFrames;
+  }
+  return frames;
+}
+
+const NODE_MODULES = `${sep}node_modules${sep}`;
+
+function formatOwnCallSites(captured: CapturedCallSites, maxStack: number): StackFrame[] {
   const frames: StackFrame[] = [];
-  for (const site of sites) {
+  for (const site of callSitesOf(captured)) {
     if (frames.length >= maxStack) break;
-    const file = fileOf(site);
-    if (isSkippedFrame(file)) continue;
-    const mapped = sourceMapped(file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
+    const info = scriptInfo(site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? '');
+    if (info.skipped) continue;
+    const mapped = sourceMapped(
+      info.path,
+      info.sourceMap,
+      site.getLineNumber() ?? 0,
+      site.getColumnNumber() ?? 0,
+    );
     frames.push({
       class_or_file_name: mapped.file,
       line_number: mapped.line,

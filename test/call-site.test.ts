@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { sep } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
+import { captureCallSites, formatCallSites, isSkippedFrame } from '../instrumentations/call-site.js';
+import { newRegisteredProvider, TeeExporter } from './helpers/pipeline.js';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+
+/** The line of the caller of this function, as V8 reports it, source-mapped by Error's own formatting. */
+function lineHere(): number {
+  const match = /call-site\.test\.ts:(\d+):\d+/.exec(new Error().stack?.split('\n')[2] ?? '');
+  return Number(match?.[1]);
+}
+
+function appHandler() {
+  // One expression on one line: the formatter cannot split the two calls onto different lines.
+  const [expectedLine, captured] = [lineHere(), captureCallSites(20)];
+  return { captured, expectedLine };
+}
+
+describe('call sites', () => {
+  it('captures the app frame that made the call, with file, line and function, source-mapped', () => {
+    const { captured, expectedLine } = appHandler();
+    const frames = formatCallSites(captured, 20);
+    assert.equal(frames[0].class_or_file_name, THIS_FILE);
+    assert.equal(frames[0].function_name, 'appHandler');
+    assert.equal(frames[0].line_number, expectedLine, 'the TypeScript line, not the transpiled one');
+    assert.ok((frames[0].column_number ?? 0) > 0);
+    assert.ok(
+      frames.every((f) => !f.class_or_file_name.startsWith('node:')),
+      'no node internals',
+    );
+  });
+
+  it('keeps at most maxStack frames', () => {
+    const deep = (n: number): ReturnType<typeof captureCallSites> =>
+      n === 0 ? captureCallSites(5) : deep(n - 1);
+    assert.equal(formatCallSites(deep(30), 5).length, 5);
+  });
+
+  it('skips node internals, OpenTelemetry, the module hooks and otel-appstats itself', () => {
+    assert.equal(isSkippedFrame('node:internal/process/task_queues'), true);
+    assert.equal(
+      isSkippedFrame(
+        `${sep}srv${sep}node_modules${sep}@opentelemetry${sep}sdk-trace${sep}build${sep}src${sep}Tracer.js`,
+      ),
+      true,
+    );
+    assert.equal(
+      isSkippedFrame(`${sep}srv${sep}node_modules${sep}require-in-the-middle${sep}index.js`),
+      true,
+    );
+    assert.equal(
+      isSkippedFrame(fileURLToPath(new URL('../exporter/span-processor.ts', import.meta.url))),
+      true,
+    );
+    assert.equal(isSkippedFrame(fileURLToPath(new URL('../index.ts', import.meta.url))), true);
+    assert.equal(isSkippedFrame(THIS_FILE), false);
+    assert.equal(
+      isSkippedFrame(`${sep}srv${sep}node_modules${sep}memjs${sep}lib${sep}memjs${sep}memjs.js`),
+      false,
+      'library frames are kept (the viewer folds them)',
+    );
+  });
+
+  it('gives every CLIENT span of a request a stack pointing at the app line that started it', async () => {
+    const tee = new TeeExporter();
+    const provider = newRegisteredProvider([new AppstatsSpanProcessor({ exporter: tee })]);
+    let line = 0;
+    const tracer = trace.getTracer('app');
+    tracer.startActiveSpan('job', (root) => {
+      context.with(trace.setSpan(context.active(), root), () => {
+        const [at, span] = [lineHere(), tracer.startSpan('fetch', { kind: SpanKind.CLIENT })];
+        line = at;
+        span.end();
+        trace.getTracer('app').startSpan('compute', { kind: SpanKind.INTERNAL }).end();
+      });
+      root.end();
+    });
+    await provider.forceFlush();
+    const [fetchCall, compute] = tee.records[0].individual_stats;
+    assert.equal(fetchCall.call_stack[0].class_or_file_name, THIS_FILE);
+    assert.equal(fetchCall.call_stack[0].line_number, line);
+    assert.deepEqual(compute.call_stack, [], 'only CLIENT spans pay for a stack');
+    await provider.shutdown();
+  });
+});
