@@ -7,7 +7,7 @@ export * from './record.js';
 export * from './record-key.js';
 export * from './redact.js';
 export * from './span-processor.js';
-export * from './stores/memcache-multiget.js';
+export * from './stores/memcache-pipeline.js';
 export * from './stores/memcache-store.js';
 export * from './stores/memory-store.js';
 export * from './stores/record-store.js';

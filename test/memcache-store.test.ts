@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { summarize } from '../exporter/build-record.js';
 import { decodeRecord, encodeRecord } from '../exporter/codec.js';
 import { allPartKeys, recordKey } from '../exporter/record-key.js';
-import { buildGetkqBatch } from '../exporter/stores/memcache-multiget.js';
+import { buildGetkqBatch, multiSet } from '../exporter/stores/memcache-pipeline.js';
 import { MemcacheStore } from '../exporter/stores/memcache-store.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { sampleRecord } from './helpers/records.js';
@@ -52,8 +52,10 @@ describe('MemcacheStore against two real memcached servers', () => {
     const paths = new Set([...values.values()].map((bytes) => decodeRecord(bytes).http_path));
     assert.equal(paths.size, 1000);
     // Both servers hold a share: memjs's own key-to-server choice spread them.
-    const onA = await new MemcacheStore(a.address).getParts(allPartKeys(keyOptions));
-    const onB = await new MemcacheStore(b.address).getParts(allPartKeys(keyOptions));
+    const [storeA, storeB] = [new MemcacheStore(a.address), new MemcacheStore(b.address)];
+    const onA = await storeA.getParts(allPartKeys(keyOptions));
+    const onB = await storeB.getParts(allPartKeys(keyOptions));
+    await Promise.all([storeA.close(), storeB.close()]);
     assert.ok(onA.values.size > 100 && onB.values.size > 100, `${onA.values.size} / ${onB.values.size}`);
     assert.equal(onA.values.size + onB.values.size, 1000);
     await store.close();
@@ -70,6 +72,28 @@ describe('MemcacheStore against two real memcached servers', () => {
     assert.equal(errors, 1);
     assert.match(errorMessages?.[0] ?? '', new RegExp(dead.address.replace(/\./g, '\\.')));
     assert.ok(values.size > 100 && values.size < 1000, `${values.size} values from the live server`);
+    await store.close();
+  });
+
+  it('writes many values in one pipelined batch per server, and rejects a batch memcached refused', async () => {
+    const store = new MemcacheStore(`${a.address},${b.address}`);
+    const entries = Array.from({ length: 50 }, (_, i) => ({
+      key: `setq:${i}`,
+      value: Buffer.from(`value ${i}`),
+      expiresSeconds: 60,
+    }));
+    await multiSet(store.client, entries);
+    const { values } = await store.getParts(entries.map((e) => e.key));
+    assert.equal(values.size, 50);
+    assert.equal(Buffer.from(values.get('setq:7') ?? []).toString(), 'value 7');
+    // memcached's item limit is 1 MiB by default: a 2 MB value is refused, and the batch says so.
+    await assert.rejects(
+      multiSet(store.client, [{ key: 'setq:big', value: Buffer.alloc(2_000_000), expiresSeconds: 60 }]),
+      /refused a SET \(status 0x3/,
+    );
+    // The connection is still usable after the refusal.
+    await multiSet(store.client, [{ key: 'setq:after', value: Buffer.from('ok'), expiresSeconds: 60 }]);
+    assert.equal(Buffer.from((await store.getFull('setq:after')) ?? []).toString(), 'ok');
     await store.close();
   });
 

@@ -1,0 +1,214 @@
+import type { Client } from 'memjs';
+import type { MultiGetResult } from './record-store.js';
+
+/**
+ * Pipelined batches over memjs's own connections: memjs sends one command per socket write and has
+ * no multi-get or multi-set. The original dashboard read its 1000 parts in ONE multi-get and wrote
+ * both values of a request in one multi-set; we do the same with the binary protocol's quiet
+ * commands: per server, one write of GETKQ (or SETQ) requests closed by a NOOP. memcached answers
+ * quiet commands only when there is something to say (a hit, an error), and answers the NOOP after
+ * all of them, so the NOOP's answer closes the batch. Keys go to the server memjs itself would
+ * choose (`client.server(key)`, honouring a user's `getServer` override and memjs's failover), so
+ * we read and write where memjs does.
+ */
+
+const OP_SETQ = 0x11;
+const OP_GETKQ = 0x0d;
+const OP_NOOP = 0x0a;
+const REQUEST_MAGIC = 0x80;
+const HEADER_BYTES = 24;
+
+/** memjs internals this relies on: stable across memjs 1.x (see docs/architecture.md). */
+interface MemjsServer {
+  host: string;
+  port: number;
+  onResponse(seq: number, handler: ResponseHandler): void;
+  onError(seq: number, handler: (error: unknown) => void): void;
+  write(blob: Buffer): void;
+}
+interface MemjsResponse {
+  header: { opcode: number; status: number; totalBodyLength: number };
+  key: Buffer;
+  val: Buffer;
+  extras: Buffer;
+}
+type ResponseHandler = ((response: MemjsResponse) => void) & { quiet?: boolean };
+interface MemjsClientInternals {
+  seq: number;
+  incrSeq(): void;
+  server(key: string): MemjsServer | null;
+  serializer: {
+    serialize(opcode: number, value: Buffer, extras: Buffer): { value: string | Buffer; extras: Buffer };
+    deserialize(opcode: number, value: Buffer, extras: Buffer): { value: unknown };
+  };
+}
+
+function header(
+  opcode: number,
+  keyLength: number,
+  extrasLength: number,
+  bodyLength: number,
+  opaque: number,
+): Buffer {
+  const buf = Buffer.alloc(HEADER_BYTES);
+  buf[0] = REQUEST_MAGIC;
+  buf[1] = opcode;
+  buf.writeUInt16BE(keyLength, 2);
+  buf[4] = extrasLength;
+  buf.writeUInt32BE(bodyLength, 8);
+  buf.writeUInt32BE(opaque, 12);
+  return buf;
+}
+
+function writeHeader(buf: Buffer, at: number, opcode: number, keyLength: number, opaque: number): void {
+  header(opcode, keyLength, 0, keyLength, opaque).copy(buf, at);
+}
+
+/** One request buffer: a GETKQ per key, then the NOOP that closes the batch. */
+export function buildGetkqBatch(keys: readonly string[], opaque: number): Buffer {
+  const keyBytes = keys.map((key) => Buffer.from(key, 'utf8'));
+  const total = keyBytes.reduce((sum, key) => sum + HEADER_BYTES + key.length, HEADER_BYTES);
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const key of keyBytes) {
+    writeHeader(buf, at, OP_GETKQ, key.length, opaque);
+    key.copy(buf, at + HEADER_BYTES);
+    at += HEADER_BYTES + key.length;
+  }
+  writeHeader(buf, at, OP_NOOP, 0, opaque);
+  return buf;
+}
+
+function fetchFromServer(
+  client: MemjsClientInternals,
+  server: MemjsServer,
+  keys: readonly string[],
+  values: Map<string, Uint8Array>,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    client.incrSeq();
+    const seq = client.seq;
+    const onResponse: ResponseHandler = (response) => {
+      const { opcode, status } = response.header;
+      if (opcode === OP_NOOP) {
+        resolve(undefined);
+      } else if (opcode === OP_GETKQ && status === 0) {
+        const value = client.serializer.deserialize(opcode, response.val, response.extras).value;
+        if (value instanceof Uint8Array) values.set(response.key.toString('utf8'), Buffer.from(value));
+      }
+    };
+    // memjs keeps a quiet handler registered until an empty-bodied answer: the NOOP's.
+    onResponse.quiet = true;
+    server.onResponse(seq, onResponse);
+    server.onError(seq, (error) => {
+      resolve(`${server.host}:${server.port}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    server.write(buildGetkqBatch(keys, seq));
+  });
+}
+
+/**
+ * Reads many keys in one round trip per server. Never rejects: a dead or slow server (memjs's own
+ * timeout applies) yields what the others returned, plus an error count and message.
+ */
+export async function multiGet(memjsClient: Client, keys: readonly string[]): Promise<MultiGetResult> {
+  const client = memjsClient as unknown as MemjsClientInternals;
+  const values = new Map<string, Uint8Array>();
+  const byServer = new Map<MemjsServer, string[]>();
+  let unroutable = 0;
+  for (const key of keys) {
+    const server = client.server(key);
+    if (!server) {
+      unroutable++;
+      continue;
+    }
+    const batch = byServer.get(server);
+    if (batch) batch.push(key);
+    else byServer.set(server, [key]);
+  }
+  const failures = (
+    await Promise.all([...byServer].map(([server, batch]) => fetchFromServer(client, server, batch, values)))
+  ).filter((message): message is string => message !== undefined);
+  if (unroutable > 0) failures.push(`${unroutable} key(s): no memcache server available`);
+  return { values, errors: failures.length, ...(failures.length > 0 ? { errorMessages: failures } : {}) };
+}
+
+export interface SetEntry {
+  key: string;
+  value: Buffer;
+  expiresSeconds: number;
+}
+
+/** One request buffer: a SETQ (flags 0, expiry) per entry, then the closing NOOP. */
+export function buildSetqBatch(client: Client, entries: readonly SetEntry[], opaque: number): Buffer {
+  const { serializer } = client as unknown as MemjsClientInternals;
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const key = Buffer.from(entry.key, 'utf8');
+    const extras = Buffer.alloc(8); // flags (4 bytes, 0: memjs writes 0 too), expiry (4 bytes)
+    extras.writeUInt32BE(entry.expiresSeconds, 4);
+    const serialized = serializer.serialize(OP_SETQ, entry.value, extras);
+    const value = Buffer.isBuffer(serialized.value) ? serialized.value : Buffer.from(serialized.value);
+    parts.push(
+      header(
+        OP_SETQ,
+        key.length,
+        serialized.extras.length,
+        serialized.extras.length + key.length + value.length,
+        opaque,
+      ),
+    );
+    parts.push(serialized.extras, key, value);
+  }
+  parts.push(header(OP_NOOP, 0, 0, 0, opaque));
+  return Buffer.concat(parts);
+}
+
+function storeOnServer(
+  client: MemjsClientInternals,
+  server: MemjsServer,
+  entries: readonly SetEntry[],
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.incrSeq();
+    const seq = client.seq;
+    let failure: string | undefined;
+    const onResponse: ResponseHandler = (response) => {
+      const { opcode, status } = response.header;
+      if (opcode === OP_NOOP) {
+        if (failure) reject(new Error(failure));
+        else resolve();
+      } else if (status !== 0) {
+        // A quiet SET answers only on failure; its answer names no key, so the batch fails whole.
+        failure = `memcached ${server.host}:${server.port} refused a SET (status 0x${status.toString(16)}: ${response.val.toString('utf8')})`;
+      }
+    };
+    onResponse.quiet = true;
+    server.onResponse(seq, onResponse);
+    server.onError(seq, (error) => {
+      reject(
+        error instanceof Error
+          ? error
+          : new Error(`memcached ${server.host}:${server.port}: ${String(error)}`),
+      );
+    });
+    server.write(buildSetqBatch(client as unknown as Client, entries, seq));
+  });
+}
+
+/**
+ * Writes many values in one round trip per server. Rejects when a server is unreachable, timed out
+ * (memjs's own timeout) or refused a value; the caller counts it.
+ */
+export async function multiSet(memjsClient: Client, entries: readonly SetEntry[]): Promise<void> {
+  const client = memjsClient as unknown as MemjsClientInternals;
+  const byServer = new Map<MemjsServer, SetEntry[]>();
+  for (const entry of entries) {
+    const server = client.server(entry.key);
+    if (!server) throw new Error('no memcache server available');
+    const batch = byServer.get(server);
+    if (batch) batch.push(entry);
+    else byServer.set(server, [entry]);
+  }
+  await Promise.all([...byServer].map(([server, batch]) => storeOnServer(client, server, batch)));
+}
