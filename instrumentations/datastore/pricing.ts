@@ -18,10 +18,11 @@ export interface DatastorePrices {
   smallMicrodollars: number;
 }
 
+/** $0.06 / $0.18 / $0.02 per 100,000 operations = 0.6 / 1.8 / 0.2 microdollars each. */
 export const DEFAULT_DATASTORE_PRICES: Readonly<DatastorePrices> = Object.freeze({
-  readMicrodollars: 0.06 / 100_000 / 1e-6,
-  writeMicrodollars: 0.18 / 100_000 / 1e-6,
-  deleteMicrodollars: 0.02 / 100_000 / 1e-6,
+  readMicrodollars: 0.6,
+  writeMicrodollars: 1.8,
+  deleteMicrodollars: 0.2,
   smallMicrodollars: 0,
 });
 
