@@ -120,8 +120,13 @@ test('details: timeline bar opens its call trace; screenshots of the page', asyn
   const box = await trace.boundingBox();
   assert.ok(box && box.y > -2 && box.y < 900, `the trace is scrolled into view (y=${box?.y})`);
   await page.screenshot({ path: join(SHOTS, 'details-trace.png') });
+  // Its stack is the loop's, shown on the first call: the link leads there and opens it.
+  await trace.locator('a', { hasText: '#0' }).click();
+  await page.waitForURL(/#call-0$/);
+  const first = page.locator('#call-0');
+  assert.equal(await first.evaluate((el) => (el as HTMLDetailsElement).open), true);
   // A stack frame under the source root links to the file view, the line highlighted.
-  await trace.locator('.app-frames a').first().click();
+  await first.locator('.app-frames a').first().click();
   await page.waitForURL(/\/file\?f=/);
   assert.equal(await page.locator('tr.hl').count(), 1);
   await page.screenshot({ path: join(SHOTS, 'file.png') });

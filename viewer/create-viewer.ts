@@ -21,7 +21,7 @@ import { parseDashboardQuery } from './dashboard-query.js';
 import { readSourceLines, resolveSourceRoot } from './file-view.js';
 import { createLinks, type Links, normalizeBasePath } from './links.js';
 import { describeQuery } from './pages/dashboard.js';
-import { readFull, readParts } from './read-records.js';
+import { PartCache, readFull, readParts } from './read-records.js';
 import { renderDashboard, renderDetails, renderFile, renderMessage } from './render.js';
 import { locateFrameFile } from './stack.js';
 
@@ -50,6 +50,11 @@ export interface ViewerOptions extends KeyOptions {
   sourceRoot?: string;
   /** The app's name in the page header. Default `Appstats`. */
   title?: string;
+  /**
+   * Keep decoded parts between dashboard views and decode only the slots whose bytes changed.
+   * Default true; memory is bounded by the slots (`keyModulus` parts).
+   */
+  cacheDecodedParts?: boolean;
 }
 
 interface Settings {
@@ -109,6 +114,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
   const auth = validateAuth(options.auth);
   const settings = resolveSettings(options);
   const app = new Hono();
+  const partCache = options.cacheDecodedParts === false ? undefined : new PartCache();
 
   function linksOf(c: Context): Links {
     return createLinks(settings.basePath ?? normalizeBasePath(routeBasePath(c)));
@@ -129,7 +135,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
   async function dashboard(c: Context): Promise<Response> {
     const links = linksOf(c);
     const query = parseDashboardQuery((name) => c.req.query(name));
-    const read = await readParts(settings.store, settings.partKeys);
+    const read = await readParts(settings.store, settings.partKeys, partCache);
     const board = aggregateDashboard(read.summaries, query);
     if (c.req.query('type') === 'json') {
       return c.json({

@@ -24,8 +24,53 @@ function reasonOf(error: unknown): DecodeFailure | 'error' {
   return error instanceof RecordDecodeError ? error.reason : 'error';
 }
 
+/** What a part key held last time, decoded (or why not), so an unchanged value is not decoded again. */
+type CachedPart =
+  | { bytes: Buffer; summary: RequestSummary }
+  | { bytes: Buffer; failure: DecodeFailure | 'error' };
+
+/**
+ * Decoded parts by key, kept between dashboard views. Inflating and parsing 1000 values costs
+ * several times the multi-get itself, and between two views (auto-refresh every 10 s) most slots
+ * still hold the same bytes: those are compared (memcmp) and reused. Bounded by the number of
+ * slots; entries for keys that came back empty are dropped.
+ */
+export class PartCache {
+  private readonly _entries = new Map<string, CachedPart>();
+
+  get size(): number {
+    return this._entries.size;
+  }
+
+  /** The decoded part for these bytes at this key: from the cache when the bytes are the same. */
+  decode(key: string, value: Uint8Array): CachedPart {
+    const bytes = Buffer.isBuffer(value)
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const cached = this._entries.get(key);
+    if (cached?.bytes.equals(bytes)) return cached;
+    let entry: CachedPart;
+    try {
+      entry = { bytes, summary: decodeRecord(bytes) };
+    } catch (error) {
+      entry = { bytes, failure: reasonOf(error) };
+    }
+    this._entries.set(key, entry);
+    return entry;
+  }
+
+  /** Forgets keys that were not in the latest read. */
+  retainOnly(present: ReadonlyMap<string, unknown>): void {
+    for (const key of this._entries.keys()) if (!present.has(key)) this._entries.delete(key);
+  }
+}
+
 /** All parts in ONE multi-get; bad values are skipped and counted, a failing store is reported, never thrown. */
-export async function readParts(store: RecordStore, keys: readonly string[]): Promise<PartsRead> {
+export async function readParts(
+  store: RecordStore,
+  keys: readonly string[],
+  cache?: PartCache,
+): Promise<PartsRead> {
   const read: PartsRead = {
     summaries: [],
     found: 0,
@@ -46,16 +91,19 @@ export async function readParts(store: RecordStore, keys: readonly string[]): Pr
     read.storeErrorMessages = [describe(error)];
     return read;
   }
-  for (const value of values.values()) {
+  const decoder = cache ?? new PartCache();
+  for (const [key, value] of values) {
     read.found++;
-    try {
-      read.summaries.push(decodeRecord(value));
-    } catch (error) {
+    const part = decoder.decode(key, value);
+    if ('summary' in part) {
+      read.summaries.push(part.summary);
+    } else {
       read.skipped++;
-      const reason = reasonOf(error);
-      read.skippedReasons[reason] = (read.skippedReasons[reason] ?? 0) + 1;
+      read.skippedReasons[part.failure] = (read.skippedReasons[part.failure] ?? 0) + 1;
     }
   }
+  // A store error may have hidden some keys: keep their entries, they will likely be back.
+  if (cache && read.storeErrors === 0) cache.retainOnly(values);
   return read;
 }
 

@@ -38,3 +38,23 @@ export function locateFrameFile(
   const underRoot = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
   return { display: underRoot ? rel : file, underRoot };
 }
+
+/**
+ * For each call, the first earlier call with an identical stack, if any: the calls of a loop share
+ * one, and the page shows it once instead of a thousand times.
+ */
+export function sameStackIndexes(
+  stacks: readonly (readonly StackFrame[] | undefined)[],
+): (number | undefined)[] {
+  const firstBySignature = new Map<string, number>();
+  return stacks.map(function firstWithSameStack(frames, index) {
+    if (!frames || frames.length === 0) return undefined;
+    let signature = '';
+    for (const f of frames)
+      signature += `${f.class_or_file_name}\u0000${f.line_number}\u0000${f.column_number ?? ''}\u0000${f.function_name}\u0001`;
+    const first = firstBySignature.get(signature);
+    if (first !== undefined) return first;
+    firstBySignature.set(signature, index);
+    return undefined;
+  });
+}

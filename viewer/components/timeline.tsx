@@ -1,4 +1,6 @@
+import { html } from 'hono/html';
 import type { FC } from 'hono/jsx';
+import type { HtmlEscapedString } from 'hono/utils/html';
 import type { RpcCall } from '../../exporter/record.js';
 import type { FindingKind } from '../findings.js';
 import { formatMs } from '../format.js';
@@ -48,6 +50,38 @@ function shorten(label: string): string {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/**
+ * One linked row per call. With hono's escaping `html` template rather than JSX: a record may
+ * hold 1000+ calls (see history-rows.ts); every string interpolated is escaped, no `raw()`.
+ */
+function callRows(
+  calls: readonly RpcCall[],
+  chart: { end: number; scale: number; flagged: Map<number, Set<FindingKind>>; colors: Map<string, string> },
+): Html {
+  return html`${calls.map(function callRow(call, i) {
+    const y = AXIS + i * ROW;
+    const x = round(LABEL_WIDTH + call.start_offset_milliseconds * chart.scale);
+    const length = call.pending
+      ? Math.max(0, chart.end - call.start_offset_milliseconds)
+      : call.duration_milliseconds;
+    const width = Math.max(1, round(length * chart.scale));
+    const kinds = chart.flagged.get(i);
+    const state = call.pending ? ' pending' : !call.was_successful ? ' failed' : '';
+    const note = call.pending ? 'pending' : `${formatMs(call.duration_milliseconds)}ms`;
+    const title = `#${i} ${call.service_call_name} @${formatMs(call.start_offset_milliseconds)}ms ${note}${
+      call.was_successful ? '' : ' FAILED'
+    }${kinds ? ` (${[...kinds].join(', ')})` : ''}`;
+    const color = chart.colors.get(serviceOf(call.service_call_name)) ?? 's0';
+    return html`<a href="#call-${String(i)}" class="row" data-call="${String(i)}"><title>${title}</title><rect class="band" x="0" y="${String(y + 1)}" width="${String(WIDTH - RIGHT_PAD)}" height="${String(ROW - 2)}"></rect>${
+      kinds
+        ? html`<rect class="flag" x="0" y="${String(y + 2)}" width="4" height="${String(ROW - 4)}"></rect>`
+        : ''
+    }<text class="label" x="8" y="${String(y + 12)}">${shorten(call.service_call_name)}</text><rect class="bar ${color}${state}" x="${String(x)}" y="${String(y + 3)}" width="${String(width)}" height="${String(ROW - 6)}"></rect><text class="dur" x="${String(Math.min(x + width + 3, WIDTH - RIGHT_PAD + 2))}" y="${String(y + 12)}">${note}</text></a>`;
+  })}`;
 }
 
 export interface TimelineProps {
@@ -119,39 +153,7 @@ export const Timeline: FC<TimelineProps> = function Timeline({ calls, durationMs
         </pattern>
       </defs>
       <Axis y={14} max={axisMax} step={step} scale={scale} height={height} lines />
-      {calls.map((call, i) => {
-        const y = AXIS + i * ROW;
-        const x = round(LABEL_WIDTH + call.start_offset_milliseconds * scale);
-        const length = call.pending
-          ? Math.max(0, end - call.start_offset_milliseconds)
-          : call.duration_milliseconds;
-        const width = Math.max(1, round(length * scale));
-        const kinds = flagged.get(i);
-        const state = call.pending ? ' pending' : !call.was_successful ? ' failed' : '';
-        const note = call.pending ? 'pending' : `${formatMs(call.duration_milliseconds)}ms`;
-        return (
-          <a href={`#call-${i}`} class="row" data-call={String(i)}>
-            <title>{`#${i} ${call.service_call_name} @${formatMs(call.start_offset_milliseconds)}ms ${note}${
-              call.was_successful ? '' : ' FAILED'
-            }${kinds ? ` (${[...kinds].join(', ')})` : ''}`}</title>
-            <rect class="band" x="0" y={y + 1} width={WIDTH - RIGHT_PAD} height={ROW - 2} />
-            {kinds ? <rect class="flag" x="0" y={y + 2} width="4" height={ROW - 4} /> : null}
-            <text class="label" x="8" y={y + 12}>
-              {shorten(call.service_call_name)}
-            </text>
-            <rect
-              class={`bar ${colors.get(serviceOf(call.service_call_name)) ?? 's0'}${state}`}
-              x={x}
-              y={y + 3}
-              width={width}
-              height={ROW - 6}
-            />
-            <text class="dur" x={Math.min(x + width + 3, WIDTH - RIGHT_PAD + 2)} y={y + 12}>
-              {note}
-            </text>
-          </a>
-        );
-      })}
+      {callRows(calls, { end, scale, flagged, colors })}
       {[
         { label: 'RPC Total', ms: rpcTotal, cls: 'bar' },
         { label: 'Grand Total', ms: durationMs, cls: 'bar grand' },

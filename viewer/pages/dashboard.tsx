@@ -1,16 +1,10 @@
 import type { FC } from 'hono/jsx';
 import type { Dashboard, HistoryRow, PathRow, RpcRow } from '../aggregate.js';
+import { historyRows } from '../components/history-rows.js';
 import { Layout } from '../components/layout.js';
 import { SortHeader } from '../components/sort-header.js';
 import { type DashboardQuery, formatSort, isFiltered, queryParams, SORT_PARAMS } from '../dashboard-query.js';
-import {
-  formatCost,
-  formatMs,
-  formatPercent,
-  formatTimestamp,
-  pathWithQuery,
-  statusClass,
-} from '../format.js';
+import { formatCost, formatMs, formatPercent, formatTimestamp } from '../format.js';
 import type { Links } from '../links.js';
 import type { PartsRead } from '../read-records.js';
 
@@ -369,57 +363,7 @@ const HistoryTable: FC<{ rows: HistoryRow[]; query: DashboardQuery; links: Links
             <SortHeader label="Cost µ$" sortKey="cost" numeric {...sort} />
           </tr>
         </thead>
-        <tbody>
-          {rows.map(({ n, summary, calls, cost }) => (
-            <tr data-start={String(summary.start_timestamp_milliseconds)}>
-              <td class="num muted">({n})</td>
-              <td class="nowrap mono">{formatTimestamp(summary.start_timestamp_milliseconds)}</td>
-              <td>{summary.http_method}</td>
-              <td class="breakall">
-                <a href={links.details(summary.start_timestamp_milliseconds)}>
-                  {pathWithQuery(summary.http_path, summary.http_query)}
-                </a>
-                {summary.incomplete ? (
-                  <>
-                    {' '}
-                    <span
-                      class="badge"
-                      title="Calls were pending, dropped or clipped when this record was written"
-                    >
-                      incomplete
-                    </span>
-                  </>
-                ) : null}
-              </td>
-              <td class={`num status-${statusClass(summary.http_status)}`}>{summary.http_status || '—'}</td>
-              <td class="num">{formatMs(summary.duration_milliseconds)}</td>
-              <td class="num">{formatMs(summary.overhead_walltime_milliseconds)}</td>
-              <td class="num">
-                {summary.rpc_stats.length === 0 ? (
-                  '0'
-                ) : (
-                  <details>
-                    <summary>{calls}</summary>
-                    <table class="sub">
-                      <tbody>
-                        {summary.rpc_stats.map((stat) => (
-                          <tr>
-                            <td>
-                              <code>{stat.service_call_name}</code>
-                            </td>
-                            <td class="num">×{stat.total_amount_of_calls}</td>
-                            <td class="num">{formatMs(stat.total_duration_milliseconds ?? 0)} ms</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </details>
-                )}
-              </td>
-              <td class="num">{formatCost(cost)}</td>
-            </tr>
-          ))}
-        </tbody>
+        <tbody>{historyRows(rows, links)}</tbody>
       </table>
     </section>
   );

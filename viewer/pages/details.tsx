@@ -1,12 +1,13 @@
 import type { FC } from 'hono/jsx';
 import type { Incompleteness, RequestRecord } from '../../exporter/record.js';
-import { billedOpsText, CallTrace } from '../components/call-trace.js';
+import { billedOpsText, callTrace } from '../components/call-trace.js';
 import { Layout } from '../components/layout.js';
 import { serviceClasses, Timeline } from '../components/timeline.js';
 import { type Finding, findCallFindings, flaggedCalls } from '../findings.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
 import type { Links } from '../links.js';
 import { displayEnvValue, displayQuery } from '../redact-display.js';
+import { sameStackIndexes } from '../stack.js';
 
 export interface DetailsPageProps {
   title: string;
@@ -94,6 +95,7 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
   const findings = findCallFindings(calls);
   const flagged = flaggedCalls(findings);
   const colors = serviceClasses(calls);
+  const sameStack = sameStackIndexes(calls.map((call) => call.call_stack));
   const totalCost = record.rpc_stats.reduce((sum, stat) => sum + stat.total_cost_of_calls_microdollars, 0);
   const billed = new Map<string, number>();
   for (const stat of record.rpc_stats)
@@ -192,16 +194,17 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
           </span>
         </h2>
         {calls.length === 0 ? <div class="body muted">This request made no calls.</div> : null}
-        {calls.map((call, i) => (
-          <CallTrace
-            call={call}
-            index={i}
-            kinds={flagged.get(i)}
-            links={links}
-            sourceRoot={sourceRoot}
-            open={openAll}
-          />
-        ))}
+        {calls.map((call, i) =>
+          callTrace({
+            call,
+            index: i,
+            kinds: flagged.get(i),
+            links,
+            sourceRoot,
+            open: openAll,
+            sameStackAs: sameStack[i],
+          }),
+        )}
       </section>
       <section id="rpc-stats">
         <h2>RPC Stats</h2>

@@ -1,0 +1,110 @@
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { DatastoreDetails, RpcCall } from '../../exporter/record.js';
+import type { FindingKind } from '../findings.js';
+import { formatCost, formatMs } from '../format.js';
+import type { Links } from '../links.js';
+import { displayAttribute } from '../redact-display.js';
+import { stackFrames } from './stack-frames.js';
+
+/**
+ * One call of the original's "RPC Call Traces": a summary line that opens to everything recorded.
+ * Rendered with hono's escaping `html` template (a record may hold 1000+ calls; see history-rows.ts):
+ * every string interpolated is escaped, no `raw()`.
+ */
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+export interface CallTraceProps {
+  call: RpcCall;
+  index: number;
+  kinds: Set<FindingKind> | undefined;
+  links: Links;
+  sourceRoot: string | undefined;
+  open: boolean;
+  /** An earlier call with the very same stack (a loop's calls): shown as a link, not repeated. */
+  sameStackAs?: number;
+}
+
+export function billedOpsText(ops: readonly { op: string; num_ops: number }[]): string {
+  return `[${ops.map((op) => `${op.op}:${op.num_ops}`).join(', ')}]`;
+}
+
+const KIND_LABEL: Record<FindingKind, string> = { 'n-plus-one': 'N+1', duplicate: 'duplicate' };
+const KNOWN_DETAILS = new Set([
+  'query_kind',
+  'query_ancestor',
+  'keys_read',
+  'keys_written',
+  'get_successful_fetch',
+]);
+
+function row(label: string, value: Html | string, cls = 'mono breakall'): Html {
+  return html`<tr><th>${label}</th><td class="${cls}">${value}</td></tr>`;
+}
+
+function lines(values: readonly string[]): Html {
+  return html`${values.map((value, i) => (i > 0 ? html`<br />${value}` : value))}`;
+}
+
+function datastoreRows(details: DatastoreDetails): Html[] {
+  const rows: Html[] = [];
+  if (details.query_kind) rows.push(row('Query kind', details.query_kind));
+  if (details.query_ancestor) rows.push(row('Ancestor', details.query_ancestor));
+  if (details.keys_read?.length)
+    rows.push(row(`Keys read (${details.keys_read.length})`, lines(details.keys_read.map(String))));
+  if (details.keys_written?.length)
+    rows.push(row(`Keys written (${details.keys_written.length})`, lines(details.keys_written.map(String))));
+  if (details.get_successful_fetch?.length)
+    rows.push(
+      row('Fetched', details.get_successful_fetch.map((found) => (found ? 'found' : 'missing')).join(', ')),
+    );
+  for (const [key, value] of Object.entries(details)) {
+    if (KNOWN_DETAILS.has(key)) continue;
+    rows.push(row(key, typeof value === 'string' ? value : JSON.stringify(value)));
+  }
+  return rows;
+}
+
+const DASH = html`<span class="muted">—</span>`;
+
+export function callTrace({
+  call,
+  index,
+  kinds,
+  links,
+  sourceRoot,
+  open,
+  sameStackAs,
+}: CallTraceProps): Html {
+  const attributes = Object.entries(call.attributes ?? {});
+  const badges = [
+    call.pending ? html` <span class="badge">pending</span>` : '',
+    call.was_successful ? '' : html` <span class="badge bad">failed</span>`,
+    ...(kinds ? [...kinds].map((kind) => html` <span class="badge">${KIND_LABEL[kind]}</span>`) : []),
+  ];
+  const real = call.pending ? 'pending' : `${formatMs(call.duration_milliseconds)}ms`;
+  const status = html`${call.status?.code ?? (call.was_successful ? 'OK' : 'ERROR')}${
+    call.status?.message ? html`<span class="mono">: ${call.status.message}</span>` : ''
+  }`;
+  const span = html`${call.span_name} <span class="muted">(${call.span_kind}, id ${call.span_id}${
+    call.parent_span_id ? `, inside ${call.parent_span_id}` : ''
+  })</span>`;
+  const attributeTable =
+    attributes.length > 0
+      ? html`<tr><th>Attributes</th><td><table class="sub attributes"><tbody>${attributes.map(
+          ([key, value]) =>
+            html`<tr><td class="mono">${key}</td><td class="mono breakall">${displayAttribute(key, value)}</td></tr>`,
+        )}</tbody></table></td></tr>`
+      : '';
+  return html`<details class="trace" id="call-${String(index)}"${open ? html` open=""` : ''}><summary><span class="muted mono">#${String(index)}</span> <span class="mono">@${formatMs(call.start_offset_milliseconds)}ms</span> <strong>${call.service_call_name}</strong> <span>real=${real}</span> <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
+    call.namespace ? row('Namespace', call.namespace, 'mono') : ''
+  }${row('Status', status, '')}${row('Span', span, 'mono')}${
+    call.datastore_details ? datastoreRows(call.datastore_details) : ''
+  }${attributeTable}${row(
+    'Stack',
+    sameStackAs === undefined
+      ? stackFrames(call.call_stack ?? [], links, sourceRoot)
+      : html`<span class="muted">same as <a href="#call-${String(sameStackAs)}">#${String(sameStackAs)}</a></span>`,
+    '',
+  )}</tbody></table></div></details>`;
+}

@@ -1,0 +1,34 @@
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { HistoryRow } from '../aggregate.js';
+import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
+import type { Links } from '../links.js';
+
+/**
+ * The history's rows: up to 1000 per page, the hot path of the dashboard. Written with hono's
+ * `html` template rather than JSX because it is several times faster for this many rows (no node
+ * objects, no props walk), and it escapes the same way: every `${value}` that is a string is
+ * escaped by hono; only other `html` results pass through unescaped. No `raw()` anywhere.
+ */
+function historyRow(row: HistoryRow, links: Links): HtmlEscapedString | Promise<HtmlEscapedString> {
+  const { n, summary, calls, cost } = row;
+  const start = summary.start_timestamp_milliseconds;
+  const incomplete = summary.incomplete
+    ? html` <span class="badge" title="Calls were pending, dropped or clipped when this record was written">incomplete</span>`
+    : '';
+  const callCell =
+    summary.rpc_stats.length === 0
+      ? '0'
+      : html`<details><summary>${String(calls)}</summary><table class="sub"><tbody>${summary.rpc_stats.map(
+          (stat) =>
+            html`<tr><td><code>${stat.service_call_name}</code></td><td class="num">×${String(stat.total_amount_of_calls)}</td><td class="num">${formatMs(stat.total_duration_milliseconds ?? 0)} ms</td></tr>`,
+        )}</tbody></table></details>`;
+  return html`<tr data-start="${String(start)}"><td class="num muted">(${String(n)})</td><td class="nowrap mono">${formatTimestamp(start)}</td><td>${summary.http_method}</td><td class="breakall"><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="num status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td class="num">${formatMs(summary.duration_milliseconds)}</td><td class="num">${formatMs(summary.overhead_walltime_milliseconds)}</td><td class="num">${callCell}</td><td class="num">${formatCost(cost)}</td></tr>`;
+}
+
+export function historyRows(
+  rows: readonly HistoryRow[],
+  links: Links,
+): HtmlEscapedString | Promise<HtmlEscapedString> {
+  return html`${rows.map((row) => historyRow(row, links))}`;
+}
