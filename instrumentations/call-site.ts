@@ -161,7 +161,8 @@ function functionNameOf(site: NodeJS.CallSite): string {
   const method = site.getMethodName();
   if (fn) return type && !fn.includes('.') && type !== 'Object' ? `${type}.${fn}` : fn;
   if (method) return type ? `${type}.${method}` : method;
-  return site.isToplevel() ? '<module>' : '<anonymous>';
+  // V8 reports an anonymous arrow function at module level as "top level" too: no better name.
+  return '<anonymous>';
 }
 
 /**
