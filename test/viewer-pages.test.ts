@@ -111,12 +111,12 @@ describe('dashboard', () => {
     const table = elementWith(html, 'section', 'id="path-stats"');
     assert.match(
       textOf(table.slice(0, table.indexOf('</thead>'))),
-      /Path Requests Calls Cost µ\$ Cost % Mean ms p50 p95 p99 Errors Most recent Findings/,
+      /Path Requests Calls Cost µ\$ Cost % Mean ms p50 p95 p99 Errors Most recent$/,
     );
     const digest = elementWith(table, 'tr', 'data-path="GET /tasks/digest"');
-    assert.match(
+    assert.equal(
       cellsAfterDetails(digest),
-      /^1 18 1\.02 51\.5% 110\.0 110\.0 110\.0 110\.0 0\.0% \(5\) N\+1\? datastore\.Lookup ×8 N\+1\? memcache\.Get ×8$/,
+      'N+1? datastore.Lookup ×8 N+1? memcache.Get ×8 1 18 1.02 51.5% 110.0 110.0 110.0 110.0 0.0% (5)',
     );
     assert.ok(digest.includes(`href="/details?time=${base + 100}"`), 'recent request links to its details');
     assert.match(textOf(digest.slice(0, digest.indexOf('</details>'))), /datastore\.Lookup 8 48\.00 0\.48/);
@@ -284,7 +284,9 @@ describe('details', () => {
     const first = elementWith(traces, 'details', 'id="call-0"');
     assert.match(textOf(first), /Stack test\/helpers\/viewer-fixtures\.ts:\d+:\d+ emitRequest/);
     const fileLink = /href="(\/file\?f=[^"]+)"/.exec(first)?.[1];
-    assert.ok(fileLink?.startsWith(`/file?f=${encodeURIComponent(`${ROOT}/test/helpers/viewer-fixtures.ts`)}&amp;n=`));
+    assert.ok(
+      fileLink?.startsWith(`/file?f=${encodeURIComponent(`${ROOT}/test/helpers/viewer-fixtures.ts`)}&amp;n=`),
+    );
     assert.match(text, /Stack same as #0$/);
     assert.ok(lookup.includes('<a href="#call-0">#0</a>'));
     // Long requests start collapsed.

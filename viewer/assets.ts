@@ -23,7 +23,7 @@ header.top .note{margin-left:auto;color:var(--muted);font-size:12px}
 main{padding:.8rem 1rem 2rem;max-width:1500px}
 h1{font-size:1.15rem;margin:.2rem 0 .6rem}
 h2{font-size:1rem;margin:0;display:flex;gap:.8rem;align-items:baseline}
-section{margin:1rem 0;border:1px solid var(--line);border-radius:6px;overflow:hidden}
+section{margin:1rem 0;border:1px solid var(--line);border-radius:6px;overflow-x:auto}
 section>h2{background:var(--head);padding:.4rem .6rem;border-bottom:1px solid var(--line)}
 section>.body{padding:.5rem .6rem}
 h2 .tools{margin-left:auto;font-weight:400;font-size:12px;display:flex;gap:.6rem}
@@ -85,6 +85,7 @@ svg.timeline rect.grand{fill:var(--muted)}
 .frames{margin:.2rem 0;padding-left:1.6rem}
 .frames li{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .findings li{margin:.2rem 0}
+div.findings{display:flex;flex-wrap:wrap;gap:.2rem;margin:.15rem 0 0 1rem}
 .source{font-size:12.5px}
 .source td{border:0;padding:0 .6rem;white-space:pre;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .source td.ln{text-align:right;color:var(--muted);user-select:none;width:1%}
@@ -92,7 +93,8 @@ svg.timeline rect.grand{fill:var(--muted)}
 .source tr:target{background:var(--mark)}
 .breakall{word-break:break-all}
 #environment th{width:1%;white-space:nowrap;background:none}
-td.findings{min-width:9rem}
+#path-stats>table>tbody>tr>td:first-child{max-width:28rem;overflow-wrap:anywhere}
+
 [hidden]{display:none!important}
 `;
 

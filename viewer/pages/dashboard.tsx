@@ -214,7 +214,7 @@ const RpcStatsTable: FC<{ rows: RpcRow[]; query: DashboardQuery; links: Links }>
 const Repeated: FC<{ row: PathRow }> = function Repeated({ row }) {
   if (row.repeated.length === 0) return null;
   return (
-    <>
+    <div class="findings">
       {row.repeated.map((r) => (
         <span
           class="badge"
@@ -223,7 +223,7 @@ const Repeated: FC<{ row: PathRow }> = function Repeated({ row }) {
           {`N+1? ${r.service_call_name} ×${r.max_per_request}`}
         </span>
       ))}
-    </>
+    </div>
   );
 };
 
@@ -263,7 +263,6 @@ const PathStatsTable: FC<{ rows: PathRow[]; query: DashboardQuery; links: Links 
               title="Share of requests answered 5xx or ended in error"
             />
             <th>Most recent</th>
-            <th>Findings</th>
           </tr>
         </thead>
         <tbody>
@@ -295,6 +294,7 @@ const PathStatsTable: FC<{ rows: PathRow[]; query: DashboardQuery; links: Links 
                     </tbody>
                   </table>
                 </details>
+                <Repeated row={row} />
               </td>
               <td class="num">{row.requests}</td>
               <td class="num">{row.calls}</td>
@@ -315,9 +315,6 @@ const PathStatsTable: FC<{ rows: PathRow[]; query: DashboardQuery; links: Links 
                     </a>{' '}
                   </>
                 ))}
-              </td>
-              <td class="findings">
-                <Repeated row={row} />
               </td>
             </tr>
           ))}
