@@ -325,6 +325,21 @@ describe('DatastoreInstrumentation: transactions', () => {
     ]);
   });
 
+  it('merge: the transaction the client runs for it, every RPC credited to Datastore.merge', async () => {
+    await ds.merge({ key: ds.key(['User', 42]), data: { city: 'Oslo' } });
+    const list = await spans();
+    assert.deepEqual(
+      list.map((span) => [span.attributes[ATTR_CALL_NAME], span.attributes['gcp.datastore.client_method']]),
+      [
+        ['datastore.BeginTransaction', 'Datastore.merge'],
+        ['datastore.Lookup', 'Datastore.merge'],
+        ['datastore.Commit', 'Datastore.merge'],
+      ],
+    );
+    const [user] = await ds.get(ds.key(['User', 42]));
+    assert.equal(user.city, 'Oslo');
+  });
+
   it('run, rollback (callback form) -> BeginTransaction, Rollback', async () => {
     const transaction = ds.transaction({ readOnly: true });
     await transaction.run();
