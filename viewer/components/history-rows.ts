@@ -1,5 +1,6 @@
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import type { RequestSummary } from '../../exporter/record.js';
 import type { HistoryRow } from '../aggregate.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
 import type { Links } from '../links.js';
@@ -10,8 +11,31 @@ import type { Links } from '../links.js';
  * objects, no props walk), and it escapes the same way: every `${value}` that is a string is
  * escaped by hono; only other `html` results pass through unescaped. No `raw()` anywhere.
  */
-function historyRow(row: HistoryRow, links: Links): HtmlEscapedString | Promise<HtmlEscapedString> {
-  const { n, summary, calls, cost } = row;
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/**
+ * A row's cells after its number, by part: the decoded parts are kept between views (PartCache),
+ * so on a refresh only the rows of new requests are built again. The row number changes as new
+ * requests arrive, so it stays out of the cached part. Weak: a part gone from the cache frees its row.
+ */
+const cellsCache = new WeakMap<RequestSummary, { base: string; cells: HtmlEscapedString }>();
+
+function historyRow(row: HistoryRow, links: Links): Html {
+  const start = row.summary.start_timestamp_milliseconds;
+  const cached = cellsCache.get(row.summary);
+  let cells: Html;
+  if (cached && cached.base === links.base) {
+    cells = cached.cells;
+  } else {
+    cells = historyCells(row, links);
+    if (!(cells instanceof Promise)) cellsCache.set(row.summary, { base: links.base, cells });
+  }
+  return html`<tr data-start="${String(start)}"><td class="num muted">(${String(row.n)})</td>${cells}</tr>`;
+}
+
+/** Everything of a row but its number: a function of the part (and the base path) alone. */
+function historyCells(row: HistoryRow, links: Links): Html {
+  const { summary, calls, cost } = row;
   const start = summary.start_timestamp_milliseconds;
   const incomplete = summary.incomplete
     ? html` <span class="badge" title="Calls were pending, dropped or clipped when this record was written">incomplete</span>`
@@ -23,7 +47,7 @@ function historyRow(row: HistoryRow, links: Links): HtmlEscapedString | Promise<
           (stat) =>
             html`<tr><td><code>${stat.service_call_name}</code></td><td class="num">×${String(stat.total_amount_of_calls)}</td><td class="num">${formatMs(stat.total_duration_milliseconds ?? 0)} ms</td></tr>`,
         )}</tbody></table></details>`;
-  return html`<tr data-start="${String(start)}"><td class="num muted">(${String(n)})</td><td class="nowrap mono">${formatTimestamp(start)}</td><td>${summary.http_method}</td><td class="breakall"><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="num status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td class="num">${formatMs(summary.duration_milliseconds)}</td><td class="num">${formatMs(summary.overhead_walltime_milliseconds)}</td><td class="num">${callCell}</td><td class="num">${formatCost(cost)}</td></tr>`;
+  return html`<td class="nowrap mono">${formatTimestamp(start)}</td><td>${summary.http_method}</td><td class="breakall"><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="num status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td class="num">${formatMs(summary.duration_milliseconds)}</td><td class="num">${formatMs(summary.overhead_walltime_milliseconds)}</td><td class="num">${callCell}</td><td class="num">${formatCost(cost)}</td>`;
 }
 
 export function historyRows(
