@@ -43,18 +43,39 @@ export function locateFrameFile(
  * For each call, the first earlier call with an identical stack, if any: the calls of a loop share
  * one, and the page shows it once instead of a thousand times.
  */
+function sameFrames(a: readonly StackFrame[], b: readonly StackFrame[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (
+      x.line_number !== y.line_number ||
+      x.class_or_file_name !== y.class_or_file_name ||
+      x.function_name !== y.function_name ||
+      x.column_number !== y.column_number
+    )
+      return false;
+  }
+  return true;
+}
+
 export function sameStackIndexes(
   stacks: readonly (readonly StackFrame[] | undefined)[],
 ): (number | undefined)[] {
-  const firstBySignature = new Map<string, number>();
+  // Candidates by a short key (innermost frame and depth), then compared frame by frame: no long
+  // signature strings for 1000 calls of 20 frames.
+  const candidates = new Map<string, number[]>();
   return stacks.map(function firstWithSameStack(frames, index) {
     if (!frames || frames.length === 0) return undefined;
-    let signature = '';
-    for (const f of frames)
-      signature += `${f.class_or_file_name}\u0000${f.line_number}\u0000${f.column_number ?? ''}\u0000${f.function_name}\u0001`;
-    const first = firstBySignature.get(signature);
-    if (first !== undefined) return first;
-    firstBySignature.set(signature, index);
+    const top = frames[0];
+    const key = `${frames.length}\u0000${top.line_number}\u0000${top.class_or_file_name}`;
+    const list = candidates.get(key);
+    if (!list) {
+      candidates.set(key, [index]);
+      return undefined;
+    }
+    for (const candidate of list) if (sameFrames(stacks[candidate] ?? [], frames)) return candidate;
+    list.push(index);
     return undefined;
   });
 }

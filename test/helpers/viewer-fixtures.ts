@@ -269,6 +269,8 @@ export async function recordThroughPipeline(
   for (const request of requests) emitRequest(tracer, request);
   await processor.forceFlush();
   await provider.shutdown();
+  // The exporter does not own a store it was given: ours to close.
+  await store.close();
 }
 
 /** A start time whose slot is 0 (so `count` requests 100 ms apart fill distinct slots), in the recent past. */

@@ -1,18 +1,17 @@
-import { html } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
 import type { DatastoreDetails, RpcCall } from '../../exporter/record.js';
 import type { FindingKind } from '../findings.js';
 import { formatCost, formatMs } from '../format.js';
 import type { Links } from '../links.js';
 import { displayAttribute } from '../redact-display.js';
+import { h, type SafeHtml } from '../safe-html.js';
 import { stackFrames } from './stack-frames.js';
 
 /**
  * One call of the original's "RPC Call Traces": a summary line that opens to everything recorded.
- * Rendered with hono's escaping `html` template (a record may hold 1000+ calls; see history-rows.ts):
+ * Rendered with hono's escaping `h` template (a record may hold 1000+ calls; see history-rows.ts):
  * every string interpolated is escaped, no `raw()`.
  */
-type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+type Html = SafeHtml;
 
 export interface CallTraceProps {
   call: RpcCall;
@@ -39,11 +38,11 @@ const KNOWN_DETAILS = new Set([
 ]);
 
 function row(label: string, value: Html | string, cls = 'mono breakall'): Html {
-  return html`<tr><th>${label}</th><td class="${cls}">${value}</td></tr>`;
+  return h`<tr><th>${label}</th><td class="${cls}">${value}</td></tr>`;
 }
 
 function lines(values: readonly string[]): Html {
-  return html`${values.map((value, i) => (i > 0 ? html`<br />${value}` : value))}`;
+  return h`${values.map((value, i) => (i > 0 ? h`<br />${value}` : value))}`;
 }
 
 function datastoreRows(details: DatastoreDetails): Html[] {
@@ -65,7 +64,7 @@ function datastoreRows(details: DatastoreDetails): Html[] {
   return rows;
 }
 
-const DASH = html`<span class="muted">—</span>`;
+const DASH = h`<span class="muted">—</span>`;
 
 export function callTrace({
   call,
@@ -78,25 +77,25 @@ export function callTrace({
 }: CallTraceProps): Html {
   const attributes = Object.entries(call.attributes ?? {});
   const badges = [
-    call.pending ? html` <span class="badge">pending</span>` : '',
-    call.was_successful ? '' : html` <span class="badge bad">failed</span>`,
-    ...(kinds ? [...kinds].map((kind) => html` <span class="badge">${KIND_LABEL[kind]}</span>`) : []),
+    call.pending ? h` <span class="badge">pending</span>` : '',
+    call.was_successful ? '' : h` <span class="badge bad">failed</span>`,
+    ...(kinds ? [...kinds].map((kind) => h` <span class="badge">${KIND_LABEL[kind]}</span>`) : []),
   ];
   const real = call.pending ? 'pending' : `${formatMs(call.duration_milliseconds)}ms`;
-  const status = html`${call.status?.code ?? (call.was_successful ? 'OK' : 'ERROR')}${
-    call.status?.message ? html`<span class="mono">: ${call.status.message}</span>` : ''
+  const status = h`${call.status?.code ?? (call.was_successful ? 'OK' : 'ERROR')}${
+    call.status?.message ? h`<span class="mono">: ${call.status.message}</span>` : ''
   }`;
-  const span = html`${call.span_name} <span class="muted">(${call.span_kind}, id ${call.span_id}${
+  const span = h`${call.span_name} <span class="muted">(${call.span_kind}, id ${call.span_id}${
     call.parent_span_id ? `, inside ${call.parent_span_id}` : ''
   })</span>`;
   const attributeTable =
     attributes.length > 0
-      ? html`<tr><th>Attributes</th><td><table class="sub attributes"><tbody>${attributes.map(
+      ? h`<tr><th>Attributes</th><td><table class="sub attributes"><tbody>${attributes.map(
           ([key, value]) =>
-            html`<tr><td class="mono">${key}</td><td class="mono breakall">${displayAttribute(key, value)}</td></tr>`,
+            h`<tr><td class="mono">${key}</td><td class="mono breakall">${displayAttribute(key, value)}</td></tr>`,
         )}</tbody></table></td></tr>`
       : '';
-  return html`<details class="trace" id="call-${String(index)}"${open ? html` open=""` : ''}><summary><span class="muted mono">#${String(index)}</span> <span class="mono">@${formatMs(call.start_offset_milliseconds)}ms</span> <strong>${call.service_call_name}</strong> <span>real=${real}</span> <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
+  return h`<details class="trace" id="call-${String(index)}"${open ? h` open=""` : ''}><summary><span class="muted mono">#${String(index)}</span> <span class="mono">@${formatMs(call.start_offset_milliseconds)}ms</span> <strong>${call.service_call_name}</strong> <span>real=${real}</span> <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
     call.namespace ? row('Namespace', call.namespace, 'mono') : ''
   }${row('Status', status, '')}${row('Span', span, 'mono')}${
     call.datastore_details ? datastoreRows(call.datastore_details) : ''
@@ -104,7 +103,7 @@ export function callTrace({
     'Stack',
     sameStackAs === undefined
       ? stackFrames(call.call_stack ?? [], links, sourceRoot)
-      : html`<span class="muted">same as <a href="#call-${String(sameStackAs)}">#${String(sameStackAs)}</a></span>`,
+      : h`<span class="muted">same as <a href="#call-${String(sameStackAs)}">#${String(sameStackAs)}</a></span>`,
     '',
   )}</tbody></table></div></details>`;
 }

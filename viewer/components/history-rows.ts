@@ -1,24 +1,23 @@
-import { html } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
 import type { RequestSummary } from '../../exporter/record.js';
 import type { HistoryRow } from '../aggregate.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
 import type { Links } from '../links.js';
+import { h, type SafeHtml } from '../safe-html.js';
 
 /**
  * The history's rows: up to 1000 per page, the hot path of the dashboard. Written with hono's
- * `html` template rather than JSX because it is several times faster for this many rows (no node
+ * `h` template rather than JSX because it is several times faster for this many rows (no node
  * objects, no props walk), and it escapes the same way: every `${value}` that is a string is
- * escaped by hono; only other `html` results pass through unescaped. No `raw()` anywhere.
+ * escaped by hono; only other `h` results pass through unescaped. No `raw()` anywhere.
  */
-type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+type Html = SafeHtml;
 
 /**
  * A row's cells after its number, by part: the decoded parts are kept between views (PartCache),
  * so on a refresh only the rows of new requests are built again. The row number changes as new
  * requests arrive, so it stays out of the cached part. Weak: a part gone from the cache frees its row.
  */
-const cellsCache = new WeakMap<RequestSummary, { base: string; cells: HtmlEscapedString }>();
+const cellsCache = new WeakMap<RequestSummary, { base: string; cells: SafeHtml }>();
 
 function historyRow(row: HistoryRow, links: Links): Html {
   const start = row.summary.start_timestamp_milliseconds;
@@ -28,9 +27,9 @@ function historyRow(row: HistoryRow, links: Links): Html {
     cells = cached.cells;
   } else {
     cells = historyCells(row, links);
-    if (!(cells instanceof Promise)) cellsCache.set(row.summary, { base: links.base, cells });
+    cellsCache.set(row.summary, { base: links.base, cells });
   }
-  return html`<tr data-start="${String(start)}"><td class="num muted">(${String(row.n)})</td>${cells}</tr>`;
+  return h`<tr data-start="${String(start)}"><td class="num muted">(${String(row.n)})</td>${cells}</tr>`;
 }
 
 /** Everything of a row but its number: a function of the part (and the base path) alone. */
@@ -38,21 +37,18 @@ function historyCells(row: HistoryRow, links: Links): Html {
   const { summary, calls, cost } = row;
   const start = summary.start_timestamp_milliseconds;
   const incomplete = summary.incomplete
-    ? html` <span class="badge" title="Calls were pending, dropped or clipped when this record was written">incomplete</span>`
+    ? h` <span class="badge" title="Calls were pending, dropped or clipped when this record was written">incomplete</span>`
     : '';
   const callCell =
     summary.rpc_stats.length === 0
       ? '0'
-      : html`<details><summary>${String(calls)}</summary><table class="sub"><tbody>${summary.rpc_stats.map(
+      : h`<details><summary>${String(calls)}</summary><table class="sub"><tbody>${summary.rpc_stats.map(
           (stat) =>
-            html`<tr><td><code>${stat.service_call_name}</code></td><td class="num">×${String(stat.total_amount_of_calls)}</td><td class="num">${formatMs(stat.total_duration_milliseconds ?? 0)} ms</td></tr>`,
+            h`<tr><td><code>${stat.service_call_name}</code></td><td class="num">×${String(stat.total_amount_of_calls)}</td><td class="num">${formatMs(stat.total_duration_milliseconds ?? 0)} ms</td></tr>`,
         )}</tbody></table></details>`;
-  return html`<td class="nowrap mono">${formatTimestamp(start)}</td><td>${summary.http_method}</td><td class="breakall"><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="num status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td class="num">${formatMs(summary.duration_milliseconds)}</td><td class="num">${formatMs(summary.overhead_walltime_milliseconds)}</td><td class="num">${callCell}</td><td class="num">${formatCost(cost)}</td>`;
+  return h`<td class="nowrap mono">${formatTimestamp(start)}</td><td>${summary.http_method}</td><td class="breakall"><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="num status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td class="num">${formatMs(summary.duration_milliseconds)}</td><td class="num">${formatMs(summary.overhead_walltime_milliseconds)}</td><td class="num">${callCell}</td><td class="num">${formatCost(cost)}</td>`;
 }
 
-export function historyRows(
-  rows: readonly HistoryRow[],
-  links: Links,
-): HtmlEscapedString | Promise<HtmlEscapedString> {
-  return html`${rows.map((row) => historyRow(row, links))}`;
+export function historyRows(rows: readonly HistoryRow[], links: Links): SafeHtml {
+  return h`${rows.map((row) => historyRow(row, links))}`;
 }

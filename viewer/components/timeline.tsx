@@ -1,9 +1,8 @@
-import { html } from 'hono/html';
 import type { FC } from 'hono/jsx';
-import type { HtmlEscapedString } from 'hono/utils/html';
 import type { RpcCall } from '../../exporter/record.js';
 import type { FindingKind } from '../findings.js';
 import { formatMs } from '../format.js';
+import { h, type SafeHtml, toJsx } from '../safe-html.js';
 
 /**
  * The original's Gantt chart as inline SVG: one bar per call at its offset with its length, then
@@ -52,17 +51,15 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
-
 /**
- * One linked row per call. With hono's escaping `html` template rather than JSX: a record may
+ * One linked row per call. With hono's escaping `h` template rather than JSX: a record may
  * hold 1000+ calls (see history-rows.ts); every string interpolated is escaped, no `raw()`.
  */
 function callRows(
   calls: readonly RpcCall[],
   chart: { end: number; scale: number; flagged: Map<number, Set<FindingKind>>; colors: Map<string, string> },
-): Html {
-  return html`${calls.map(function callRow(call, i) {
+): SafeHtml {
+  return h`${calls.map(function callRow(call, i) {
     const y = AXIS + i * ROW;
     const x = round(LABEL_WIDTH + call.start_offset_milliseconds * chart.scale);
     const length = call.pending
@@ -76,9 +73,9 @@ function callRows(
       call.was_successful ? '' : ' FAILED'
     }${kinds ? ` (${[...kinds].join(', ')})` : ''}`;
     const color = chart.colors.get(serviceOf(call.service_call_name)) ?? 's0';
-    return html`<a href="#call-${String(i)}" class="row" data-call="${String(i)}"><title>${title}</title><rect class="band" x="0" y="${String(y + 1)}" width="${String(WIDTH - RIGHT_PAD)}" height="${String(ROW - 2)}"></rect>${
+    return h`<a href="#call-${String(i)}" class="row" data-call="${String(i)}"><title>${title}</title><rect class="band" x="0" y="${String(y + 1)}" width="${String(WIDTH - RIGHT_PAD)}" height="${String(ROW - 2)}"></rect>${
       kinds
-        ? html`<rect class="flag" x="0" y="${String(y + 2)}" width="4" height="${String(ROW - 4)}"></rect>`
+        ? h`<rect class="flag" x="0" y="${String(y + 2)}" width="4" height="${String(ROW - 4)}"></rect>`
         : ''
     }<text class="label" x="8" y="${String(y + 12)}">${shorten(call.service_call_name)}</text><rect class="bar ${color}${state}" x="${String(x)}" y="${String(y + 3)}" width="${String(width)}" height="${String(ROW - 6)}"></rect><text class="dur" x="${String(Math.min(x + width + 3, WIDTH - RIGHT_PAD + 2))}" y="${String(y + 12)}">${note}</text></a>`;
   })}`;
@@ -153,7 +150,7 @@ export const Timeline: FC<TimelineProps> = function Timeline({ calls, durationMs
         </pattern>
       </defs>
       <Axis y={14} max={axisMax} step={step} scale={scale} height={height} lines />
-      {callRows(calls, { end, scale, flagged, colors })}
+      {toJsx(callRows(calls, { end, scale, flagged, colors }))}
       {[
         { label: 'RPC Total', ms: rpcTotal, cls: 'bar' },
         { label: 'Grand Total', ms: durationMs, cls: 'bar grand' },

@@ -7,6 +7,7 @@ import { type DashboardQuery, formatSort, isFiltered, queryParams, SORT_PARAMS }
 import { formatCost, formatMs, formatPercent, formatTimestamp } from '../format.js';
 import type { Links } from '../links.js';
 import type { PartsRead } from '../read-records.js';
+import { toJsx } from '../safe-html.js';
 
 export interface DashboardPageProps {
   title: string;
@@ -360,7 +361,7 @@ const HistoryTable: FC<{ rows: HistoryRow[]; query: DashboardQuery; links: Links
             <SortHeader label="Cost µ$" sortKey="cost" numeric {...sort} />
           </tr>
         </thead>
-        <tbody>{historyRows(rows, links)}</tbody>
+        <tbody>{toJsx(historyRows(rows, links))}</tbody>
       </table>
     </section>
   );

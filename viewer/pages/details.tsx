@@ -7,6 +7,7 @@ import { type Finding, findCallFindings, flaggedCalls } from '../findings.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
 import type { Links } from '../links.js';
 import { displayEnvValue, displayQuery } from '../redact-display.js';
+import { h, toJsx } from '../safe-html.js';
 import { sameStackIndexes } from '../stack.js';
 
 export interface DetailsPageProps {
@@ -194,16 +195,18 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
           </span>
         </h2>
         {calls.length === 0 ? <div class="body muted">This request made no calls.</div> : null}
-        {calls.map((call, i) =>
-          callTrace({
-            call,
-            index: i,
-            kinds: flagged.get(i),
-            links,
-            sourceRoot,
-            open: openAll,
-            sameStackAs: sameStack[i],
-          }),
+        {toJsx(
+          h`${calls.map((call, i) =>
+            callTrace({
+              call,
+              index: i,
+              kinds: flagged.get(i),
+              links,
+              sourceRoot,
+              open: openAll,
+              sameStackAs: sameStack[i],
+            }),
+          )}`,
         )}
       </section>
       <section id="rpc-stats">
