@@ -120,11 +120,17 @@ export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstr
       ['>=10.0.0 <11'],
       (moduleExports) => {
         const exports = exportsOf(moduleExports);
-        if (!exports.DatastoreRequest?.prototype) {
-          this._diag.warn('datastore: no DatastoreRequest found, not instrumented');
-          return moduleExports;
+        if (exports.DatastoreRequest?.prototype) this._patch(exports);
+        else {
+          // The client's own files require its index while it loads (request.js -> '.'): when the
+          // index is first loaded by an ESM import, the require hook sees those exports half
+          // filled. They are complete once the load finishes: patch then.
+          setImmediate(() => {
+            const later = exportsOf(moduleExports);
+            if (later.DatastoreRequest?.prototype) this._patch(later);
+            else this._diag.warn('datastore: no DatastoreRequest found, not instrumented');
+          });
         }
-        this._patch(exports);
         return moduleExports;
       },
       (moduleExports) => this._unpatch(exportsOf(moduleExports)),
