@@ -92,6 +92,11 @@ div.findings{display:flex;flex-wrap:wrap;gap:.2rem;margin:.15rem 0 0 1rem}
 .source tr.hl{background:var(--mark)}
 .source tr:target{background:var(--mark)}
 .breakall{word-break:break-all}
+#history>table>tbody>tr>td:nth-child(1){text-align:right;color:var(--muted)}
+#history>table>tbody>tr>td:nth-child(2){white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+#history>table>tbody>tr>td:nth-child(4){word-break:break-all}
+#history>table>tbody>tr>td:nth-child(n+5){text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+ul.sub{list-style:none;margin:.2rem 0 .2rem .5rem;padding:0;text-align:left;font-size:12.5px}
 #environment th{width:1%;white-space:nowrap;background:none}
 #path-stats>table>tbody>tr>td:first-child{max-width:28rem;overflow-wrap:anywhere}
 
