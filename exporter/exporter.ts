@@ -12,7 +12,7 @@ import type { RecordStore } from './stores/record-store.js';
 export interface AppstatsExporterOptions extends KeyOptions {
   /** memcached servers, `host:port[,host:port]`, or a memjs client you own. */
   memcache?: string | memjs.Client;
-  /** Any `RecordStore`; wins over `memcache`. */
+  /** Any `RecordStore`; wins over `memcache`. You own it: `shutdown()` does not close it. */
   store?: RecordStore;
   /** Expiry of both values. Default 36 hours, the original's. */
   expiresSeconds?: number;
@@ -44,20 +44,45 @@ export interface RecordExporter {
 export const DEFAULT_EXPIRES_SECONDS = 36 * 60 * 60;
 export const DEFAULT_MAX_VALUE_BYTES = 1_000_000;
 
-/** The store an exporter (or the viewer) uses when given none: memcache from the environment, else memory. */
+let embeddedStore: MemoryStore | undefined;
+
+/**
+ * The embedded default: ONE MemoryStore per process, so an exporter and a viewer mounted in the same
+ * app, both left unconfigured, meet in it. Nobody owns it; nothing closes it.
+ */
+export function embeddedMemoryStore(): MemoryStore {
+  if (!embeddedStore) {
+    diag.info(
+      'appstats: no memcache configured (options.memcache, APPSTATS_MEMCACHE or MEMCACHE_SERVERS): ' +
+        'records are kept in this process only (the embedded MemoryStore); a viewer in another process will not see them',
+    );
+    embeddedStore = new MemoryStore();
+  }
+  return embeddedStore;
+}
+
+/**
+ * The store an exporter (or the viewer) uses: `store`, else memcache from the option or the
+ * environment, else the embedded MemoryStore. `owned` says whether the caller made it (and closes it).
+ */
+export function resolveStore(options: { memcache?: string | memjs.Client; store?: RecordStore }): {
+  store: RecordStore;
+  owned: boolean;
+} {
+  if (options.store) return { store: options.store, owned: false };
+  const servers =
+    options.memcache ?? (process.env.APPSTATS_MEMCACHE || process.env.MEMCACHE_SERVERS || undefined);
+  // A memjs client passed in stays its owner's: MemcacheStore does not close a client it was given.
+  if (servers) return { store: new MemcacheStore(servers), owned: true };
+  return { store: embeddedMemoryStore(), owned: false };
+}
+
+/** `resolveStore(options).store`, for callers that keep it for the life of the process. */
 export function storeFromOptions(options: {
   memcache?: string | memjs.Client;
   store?: RecordStore;
 }): RecordStore {
-  if (options.store) return options.store;
-  const servers =
-    options.memcache ?? (process.env.APPSTATS_MEMCACHE || process.env.MEMCACHE_SERVERS || undefined);
-  if (servers) return new MemcacheStore(servers);
-  diag.info(
-    'appstats: no memcache configured (options.memcache, APPSTATS_MEMCACHE or MEMCACHE_SERVERS): ' +
-      'records are kept in this process only (MemoryStore); a viewer in another process will not see them',
-  );
-  return new MemoryStore();
+  return resolveStore(options).store;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -75,6 +100,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export class AppstatsExporter implements RecordExporter {
   readonly store: RecordStore;
   readonly keyOptions: ResolvedKeyOptions;
+  private readonly _ownsStore: boolean;
   private readonly _expiresSeconds: number;
   private readonly _maxValueBytes: number;
   private readonly _maxInFlight: number;
@@ -89,7 +115,9 @@ export class AppstatsExporter implements RecordExporter {
     this._expiresSeconds = positive('expiresSeconds', options.expiresSeconds, DEFAULT_EXPIRES_SECONDS);
     this._maxValueBytes = positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES);
     this._maxInFlight = Math.floor(positive('maxInFlightWrites', options.maxInFlightWrites, 100));
-    this.store = storeFromOptions(options);
+    const { store, owned } = resolveStore(options);
+    this.store = store;
+    this._ownsStore = owned;
   }
 
   /** Sizes, encodes and starts the write of one record. Synchronous, never throws. */
@@ -151,6 +179,7 @@ export class AppstatsExporter implements RecordExporter {
     if (this._shutdown) return;
     this._shutdown = true;
     await this.forceFlush();
+    if (!this._ownsStore) return; // a store passed in, or the shared embedded one, is not ours to close
     try {
       await this.store.close();
     } catch (error) {

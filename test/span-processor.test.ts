@@ -338,6 +338,7 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     if (saved.m !== undefined) process.env.MEMCACHE_SERVERS = saved.m;
     if (saved.a === undefined) delete process.env.APPSTATS_MEMCACHE;
     assert.ok(exporter.store instanceof MemoryStore);
+    assert.equal(new AppstatsExporter().store, exporter.store, 'one embedded store per process, shared');
     const provider = newRegisteredProvider([new AppstatsSpanProcessor({ exporter })]);
     let start = 0;
     tracer().startActiveSpan('job', (span) => {
