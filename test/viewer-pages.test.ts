@@ -552,3 +552,36 @@ describe('mounting', () => {
     assert.throws(() => createViewer({ store, keyDistance: 0 }), /keyDistance/);
   });
 });
+
+describe('trace links', () => {
+  test('traceLink links the trace id and each call span; only http(s) links are made', async () => {
+    const app = createViewer({
+      store,
+      remoteAddress: loopback,
+      traceLink: ({ traceId, spanId }) => `https://traces.example/trace/${traceId}?span=${spanId}&x="<>`,
+    });
+    const { html } = await page(app, `/details?time=${base}`);
+    const traceId = /Trace ([0-9a-f]{32})/.exec(textOf(elementWith(html, 'dl', 'id="summary"')))?.[1];
+    assert.ok(traceId);
+    assert.ok(html.includes(`<a href="https://traces.example/trace/${traceId}?span=`), 'trace id linked');
+    assert.ok(html.includes('&amp;x=&quot;&lt;&gt;"'), 'the URL is escaped in the attribute');
+    const call = elementWith(html, 'details', 'id="call-1"');
+    const spanId = /id <a href="[^"]+">([0-9a-f]{16})<\/a>/.exec(call)?.[1];
+    assert.ok(spanId && call.includes(`span=${spanId}`), 'the call span linked');
+    const evil = createViewer({
+      store,
+      remoteAddress: loopback,
+      traceLink: ({ traceId }) => `javascript:alert('${traceId}')`,
+    });
+    const evilPage = await page(evil, `/details?time=${base}`);
+    assert.ok(!evilPage.html.includes('javascript:'));
+    const throwing = createViewer({
+      store,
+      remoteAddress: loopback,
+      traceLink: () => {
+        throw new Error('bad template');
+      },
+    });
+    assert.equal((await throwing.request(`/details?time=${base}`)).status, 200);
+  });
+});

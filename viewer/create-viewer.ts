@@ -24,6 +24,7 @@ import { describeQuery } from './pages/dashboard.js';
 import { PartCache, readFull, readParts } from './read-records.js';
 import { renderDashboard, renderDetails, renderFile, renderMessage } from './render.js';
 import { locateFrameFile } from './stack.js';
+import type { TraceLink } from './trace-link.js';
 
 export interface ViewerOptions extends KeyOptions {
   /** Where records are read; wins over `memcache`. */
@@ -51,6 +52,11 @@ export interface ViewerOptions extends KeyOptions {
   /** The app's name in the page header. Default `Appstats`. */
   title?: string;
   /**
+   * A link to the request's trace in your tracing UI, e.g.
+   * `({ traceId }) => \`https://jaeger.example/trace/${traceId}\``; http(s) only. Default: none.
+   */
+  traceLink?: TraceLink;
+  /**
    * Keep decoded parts between dashboard views and decode only the slots whose bytes changed.
    * Default true; memory is bounded by the slots (`keyModulus` parts).
    */
@@ -65,6 +71,7 @@ interface Settings {
   sourceRoot: string | undefined;
   title: string;
   storeLabel: string;
+  traceLink: TraceLink | undefined;
 }
 
 function describeStore(options: ViewerOptions, store: RecordStore): string {
@@ -91,6 +98,7 @@ function resolveSettings(options: ViewerOptions): Settings {
     sourceRoot: options.sourceRoot === undefined ? undefined : resolveSourceRoot(options.sourceRoot),
     title: options.title ?? 'Appstats',
     storeLabel: describeStore(options, store),
+    traceLink: typeof options.traceLink === 'function' ? options.traceLink : undefined,
   };
 }
 
@@ -192,6 +200,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
             links,
             record: read.record,
             sourceRoot: settings.sourceRoot,
+            traceLink: settings.traceLink,
           }),
         );
       case 'stale':

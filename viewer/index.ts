@@ -21,3 +21,4 @@ export {
   findDuplicateCalls,
   findNPlusOne,
 } from './findings.js';
+export type { TraceLink } from './trace-link.js';

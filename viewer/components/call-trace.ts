@@ -22,6 +22,8 @@ export interface CallTraceProps {
   open: boolean;
   /** An earlier call with the very same stack (a loop's calls): shown as a link, not repeated. */
   sameStackAs?: number;
+  /** This call's span in the tracing UI, when `traceLink` is configured. */
+  spanHref?: string;
 }
 
 export function billedOpsText(ops: readonly { op: string; num_ops: number }[]): string {
@@ -74,6 +76,7 @@ export function callTrace({
   sourceRoot,
   open,
   sameStackAs,
+  spanHref,
 }: CallTraceProps): Html {
   const attributes = Object.entries(call.attributes ?? {});
   const badges = [
@@ -85,7 +88,8 @@ export function callTrace({
   const status = h`${call.status?.code ?? (call.was_successful ? 'OK' : 'ERROR')}${
     call.status?.message ? h`<span class="mono">: ${call.status.message}</span>` : ''
   }`;
-  const span = h`${call.span_name} <span class="muted">(${call.span_kind}, id ${call.span_id}${
+  const spanId = spanHref ? h`<a href="${spanHref}">${call.span_id}</a>` : call.span_id;
+  const span = h`${call.span_name} <span class="muted">(${call.span_kind}, id ${spanId}${
     call.parent_span_id ? `, inside ${call.parent_span_id}` : ''
   })</span>`;
   const attributeTable =

@@ -9,12 +9,14 @@ import type { Links } from '../links.js';
 import { displayEnvValue, displayQuery } from '../redact-display.js';
 import { h, toJsx } from '../safe-html.js';
 import { sameStackIndexes } from '../stack.js';
+import { type TraceLink, traceHref } from '../trace-link.js';
 
 export interface DetailsPageProps {
   title: string;
   links: Links;
   record: RequestRecord;
   sourceRoot: string | undefined;
+  traceLink?: TraceLink;
   /** Calls open by default up to this many: a short request reads at a glance, a long one stays scannable. */
   openCallsUpTo?: number;
 }
@@ -91,6 +93,7 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
   record,
   sourceRoot,
   openCallsUpTo,
+  traceLink,
 }) {
   const calls = record.individual_stats;
   const findings = findCallFindings(calls);
@@ -104,6 +107,7 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
   const notes = incompletenessNotes(record.incomplete);
   const openAll = calls.length <= (openCallsUpTo ?? OPEN_CALLS_UP_TO);
   const start = record.start_timestamp_milliseconds;
+  const rootTraceHref = traceHref(traceLink, record.trace_id, record.span_id);
   return (
     <Layout title={title} pageTitle={`${record.http_method} ${record.http_path}`} links={links}>
       <h1 class="reqline">
@@ -147,7 +151,8 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
         ) : null}
         <dt>Trace</dt>
         <dd class="mono">
-          {record.trace_id} <span class="muted">span {record.span_id}</span>
+          {rootTraceHref ? <a href={rootTraceHref}>{record.trace_id}</a> : record.trace_id}{' '}
+          <span class="muted">span {record.span_id}</span>
         </dd>
         <dt>Export</dt>
         <dd>
@@ -205,6 +210,7 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
               sourceRoot,
               open: openAll,
               sameStackAs: sameStack[i],
+              spanHref: traceHref(traceLink, record.trace_id, call.span_id),
             }),
           )}`,
         )}
