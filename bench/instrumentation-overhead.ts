@@ -10,7 +10,7 @@
  * Reported per call, sequential calls: wall time (latency: includes the server and whatever else the
  * machine runs) and this process's CPU time (user + system: what the client side costs, the figure
  * that isolates the instrumentation from a noisy neighbour).
- * Run: node --import tsx bench/instrumentation-overhead.ts [memjsCalls=4000] [datastoreCalls=400] [rounds=5]
+ * Run: node --import tsx bench/instrumentation-overhead.ts [memjsBatch=200] [datastoreBatch=40] [rounds=25]
  */
 import { createRequire } from 'node:module';
 import type * as DatastoreModule from '@google-cloud/datastore';
@@ -28,9 +28,10 @@ import { MemjsInstrumentation } from '../instrumentations/memjs/index.js';
 import { startDatastoreEmulator } from '../test/helpers/datastore-emulator.js';
 import { startMemcached } from '../test/helpers/memcached.js';
 
-const MEMJS_CALLS = Number(process.argv[2] ?? 4000);
-const DATASTORE_CALLS = Number(process.argv[3] ?? 400);
-const ROUNDS = Number(process.argv[4] ?? 5);
+/** Calls per batch; each round runs one batch per mode, so drift and neighbours hit every mode alike. */
+const MEMJS_CALLS = Number(process.argv[2] ?? 200);
+const DATASTORE_CALLS = Number(process.argv[3] ?? 40);
+const ROUNDS = Number(process.argv[4] ?? 25);
 const CALLS_PER_REQUEST = 10;
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -100,8 +101,9 @@ async function compare(
   calls: number,
   call: (i: number) => Promise<unknown>,
 ): Promise<Record<Mode, Sample>> {
-  // Warm-up, a full pass per mode: connections, both JITs (the emulator is Java), caches.
-  for (const mode of MODES) await timed(mode, instrumentations, calls, call);
+  // Warm-up, five batches per mode: connections, both JITs (the emulator is Java), caches.
+  for (let round = 0; round < 5; round++)
+    for (const mode of MODES) await timed(mode, instrumentations, calls, call);
   const samples: Record<Mode, Sample[]> = { bare: [], spans: [], appstats: [], 'no stacks': [] };
   for (let round = 0; round < ROUNDS; round++)
     for (const mode of MODES) samples[mode].push(await timed(mode, instrumentations, calls, call));
@@ -112,7 +114,7 @@ async function compare(
       wallUs: median(samples[mode].map((sample) => sample.wallUs)),
       cpuUs: median(samples[mode].map((sample) => sample.cpuUs)),
     };
-  console.log(`\n${name}: ${calls} sequential calls x ${ROUNDS} rounds, medians per call`);
+  console.log(`\n${name}: ${ROUNDS} rounds of ${calls} sequential calls per mode, medians per call`);
   console.log(`  mode         wall µs  ratio     cpu µs  ratio  +cpu µs`);
   for (const mode of MODES) {
     const { wallUs, cpuUs } = result[mode];
@@ -192,9 +194,12 @@ try {
     datastore.createQuery('Bench').limit(10).run(),
   );
   callSiteCost();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   memjsInstrumentation.disable();
   datastoreInstrumentation.disable();
   await Promise.all([memcached.stop(), emulator.stop()]);
-  process.exit(0);
+  process.exit();
 }
