@@ -126,7 +126,7 @@ export const SCRIPT = `
     for (var node = el; node; node = node.parentElement) if (node.tagName === 'DETAILS') node.open = true;
     all('.target').forEach(function(t){t.classList.remove('target');});
     el.classList.add('target');
-    el.scrollIntoView({block: 'start'});
+    el.scrollIntoView({block: el.tagName === 'TR' ? 'center' : 'start'});
   }
   window.addEventListener('hashchange', openTarget);
   openTarget();
