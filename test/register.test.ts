@@ -57,7 +57,11 @@ async function stopApp(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a fixture app with the register entry; resolves with its port once it listens. */
-async function startApp(fixture: string, keyPrefix: string): Promise<{ child: ChildProcess; port: number }> {
+async function startApp(
+  fixture: string,
+  keyPrefix: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', REGISTER, fixture], {
     cwd: ROOT,
     env: {
@@ -67,6 +71,7 @@ async function startApp(fixture: string, keyPrefix: string): Promise<{ child: Ch
       APPSTATS_MEMCACHE: memcached.address,
       APPSTATS_KEY_PREFIX: keyPrefix,
       OTEL_SERVICE_NAME: keyPrefix,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,7 +91,7 @@ async function startApp(fixture: string, keyPrefix: string): Promise<{ child: Ch
       reject(new Error(`${fixture} exited (${code}) before listening:\n${output}`)),
     );
   });
-  return { child, port };
+  return { child, port, stderr: () => output };
 }
 
 /** The line after each `// @call <name> (next line)` comment of a fixture, by name (1-based). */
@@ -197,6 +202,39 @@ for (const [name, file, id, user] of [
     });
   });
 }
+
+describe('register entry: never in the way', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/app-esm.mjs', import.meta.url));
+
+  it('a set-up that fails (a key prefix memcached cannot take) leaves the app serving, untraced', async () => {
+    const { child, port, stderr } = await startApp(fixture, 'unused', {
+      APPSTATS_KEY_PREFIX: 'has a space',
+      OTEL_LOG_LEVEL: 'error',
+    });
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/users`);
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), ['ann', 'bob']);
+      assert.match(stderr(), /appstats: set-up failed; the app runs without appstats/);
+    } finally {
+      await stopApp(child);
+    }
+  });
+
+  it('APPSTATS_DISABLED: the app serves and nothing is recorded', async () => {
+    const keyPrefix = 'disabled-app';
+    const { child, port } = await startApp(fixture, keyPrefix, { APPSTATS_DISABLED: 'true' });
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${port}/users`)).status, 200);
+      // Time for a write that must not come (the enabled apps above write within milliseconds).
+      await sleep(500);
+    } finally {
+      await stopApp(child);
+    }
+    const { values } = await store.getParts(allPartKeys({ keyPrefix }));
+    assert.equal(values.size, 0);
+  });
+});
 
 describe('settingsFromEnv', () => {
   it('reads the APPSTATS_* variables, with defaults left to the classes', () => {
