@@ -469,6 +469,38 @@ describe('unreadable records and failing stores', () => {
     assert.match(textOf(details.html), /Unreadable record/);
   });
 
+  test('values that decode but hold calls or stats of another shape: skipped or refused, never a 500', async () => {
+    const memory = new MemoryStore();
+    const good = sampleRecord({ calls: 2, start: 1700000000000 });
+    await put(memory, good);
+    const oddPart = { ...summarize(sampleRecord({ start: 1700000000100 })), rpc_stats: [null, 'x'] };
+    await memory.putRaw(recordKey(1700000000100, 'part'), encodeRecord(oddPart as never));
+    const noCounts = {
+      ...summarize(sampleRecord({ start: 1700000000200 })),
+      rpc_stats: [{ service_call_name: 'a.B' }],
+    };
+    await memory.putRaw(recordKey(1700000000200, 'part'), encodeRecord(noCounts as never));
+    // Missing optional numbers read as 0: still shown.
+    const older = summarize(sampleRecord({ start: 1700000000300 })) as unknown as Record<string, unknown>;
+    delete older.overhead_walltime_milliseconds;
+    older.rpc_stats = [{ service_call_name: 'memcache.Get', total_amount_of_calls: 2 }];
+    await memory.putRaw(recordKey(1700000000300, 'part'), encodeRecord(older as never));
+    const badCalls = { ...sampleRecord({ start: 1700000000400 }), individual_stats: [null, 7] };
+    await memory.putRaw(recordKey(1700000000400, 'full'), encodeRecord(badCalls as never));
+    const app = createViewer({ store: memory, remoteAddress: loopback });
+    const { status, html } = await page(app, '/');
+    assert.equal(status, 200);
+    assert.match(textOf(html), /2 records read, 2 skipped as unreadable \(2 shape\)/);
+    const details = await page(app, '/details?time=1700000000400');
+    assert.equal(details.status, 404);
+    assert.match(textOf(details.html), /Unreadable record/);
+    assert.equal(
+      (await app.request('/details?time=1700000000400&type=json')).status,
+      200,
+      'the JSON is still there',
+    );
+  });
+
   test('a store that fails is reported on the page, not a 500', async () => {
     const broken: RecordStore = {
       putRecord: async () => {},

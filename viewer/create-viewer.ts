@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { diag, trace } from '@opentelemetry/api';
 import { type Context, Hono } from 'hono';
 import { basePath as routeBasePath } from 'hono/route';
 import type memjs from 'memjs';
@@ -192,17 +192,29 @@ export function createViewer(options: ViewerOptions = {}): Hono {
       return fail(400, 'Bad request', 'The details page needs ?time=<start ms> of a recorded request.');
     const read = await readFull(settings.store, recordKey(start, 'full', settings.keyOptions), start);
     switch (read.kind) {
-      case 'ok':
+      case 'ok': {
         if (json) return c.json(read.record);
-        return c.html(
-          renderDetails({
+        let page: string;
+        try {
+          page = renderDetails({
             title: settings.title,
             links,
             record: read.record,
             sourceRoot: settings.sourceRoot,
             traceLink: settings.traceLink,
-          }),
-        );
+          });
+        } catch (error) {
+          // A record that decodes but holds calls of another shape (another writer, another
+          // version): said so, like any unreadable value, and never a 500.
+          diag.warn(`appstats viewer: record ${start} could not be rendered: ${(error as Error)?.message}`);
+          return fail(
+            404,
+            'Unreadable record',
+            `The record at this time is not in a shape this viewer reads (${(error as Error)?.message}); its JSON is at &type=json.`,
+          );
+        }
+        return c.html(page);
+      }
       case 'stale':
         return fail(
           404,

@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { type DecodeFailure, decodeRecord, isFullRecord, RecordDecodeError } from '../exporter/codec.js';
 import type { RequestRecord, RequestSummary } from '../exporter/record.js';
 import type { RecordStore } from '../exporter/stores/record-store.js';
+import { usableSummary } from './usable-summary.js';
 
 /** What the dashboard read: the parts it could decode, and a count of everything it could not. */
 export interface PartsRead {
@@ -51,7 +52,8 @@ export class PartCache {
     if (cached?.bytes.equals(bytes)) return cached;
     let entry: CachedPart;
     try {
-      entry = { bytes, summary: decodeRecord(bytes) };
+      const summary = usableSummary(decodeRecord(bytes));
+      entry = summary ? { bytes, summary } : { bytes, failure: 'shape' };
     } catch (error) {
       entry = { bytes, failure: reasonOf(error) };
     }

@@ -248,7 +248,7 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
         </h2>
         <table>
           <tbody>
-            {record.cgi_env.map(({ key, value }) => (
+            {(record.cgi_env ?? []).map(({ key, value }) => (
               <tr>
                 <th class="mono">{key}</th>
                 <td class="mono breakall">{displayEnvValue(key, value)}</td>
