@@ -1,7 +1,7 @@
 import { findSourceMap } from 'node:module';
-import { context } from '@opentelemetry/api';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { context } from '@opentelemetry/api';
 import type { StackFrame } from '../exporter/record.js';
 import { getCallerCallSites } from './caller-call-sites.js';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import type * as DatastoreModule from '@google-cloud/datastore';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type * as DatastoreModule from '@google-cloud/datastore';
 import {
   ATTR_BILLED_OPS,
   ATTR_CALL_NAME,

@@ -7,8 +7,8 @@ export {
 export {
   billedOps,
   costMicrodollars,
-  DEFAULT_DATASTORE_PRICES,
   type DatastorePrices,
+  DEFAULT_DATASTORE_PRICES,
   OP_DELETE,
   OP_READ,
   OP_SMALL,

@@ -28,7 +28,7 @@ import {
 import { captureCallSites } from '../call-site.js';
 import { setCallerCallSites } from '../caller-call-sites.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { costMicrodollars, DEFAULT_DATASTORE_PRICES, type DatastorePrices } from './pricing.js';
+import { costMicrodollars, type DatastorePrices, DEFAULT_DATASTORE_PRICES } from './pricing.js';
 import type { DatastoreInstrumentationConfig } from './types.js';
 import {
   DEFAULT_MAX_DETAIL_KEYS,
