@@ -30,6 +30,40 @@ describe('the demo (npm start)', () => {
     }
   });
 
+  it('runs on the embedded default with nothing else: records in the app, the Datastore pages say how to enable it', async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [...launcher, '--port', String(port), '--no-memcache', '--no-datastore'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, APPSTATS_MEMCACHE: '', DATASTORE_EMULATOR_HOST: '' },
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (line.startsWith('demo: ready.')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`the demo exited (${code})`)));
+      });
+      const home = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      assert.match(home, /Datastore is off/);
+      assert.match(home, /gcloud components install cloud-datastore-emulator/);
+      const json = (await (await fetch(`http://127.0.0.1:${port}/_ah/stats/?type=json`)).json()) as {
+        records_read: number;
+        rpc_stats: { service_call_name: string }[];
+      };
+      assert.ok(json.records_read > 0, 'the embedded store holds the warm-up records');
+      assert.ok(json.rpc_stats.some((s) => s.service_call_name === 'in-process-cache.get'));
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      assert.equal((await exited)[0], 0);
+    }
+  });
+
   it('serves, records its own warm-up traffic, shows it on the dashboard, and leaves nothing behind on Ctrl-C', async () => {
     const port = await freePort();
     demo = spawn(process.execPath, [...launcher, '--port', String(port)], {
