@@ -16,8 +16,12 @@ export const ENVELOPE_VERSION = 1;
 const PLAIN = 0x6a;
 const DEFLATED = 0x7a;
 const HEADER_BYTES = 3;
-/** Below this, deflate's own framing costs more than it saves. */
-const COMPRESS_FROM_BYTES = 200;
+/**
+ * Values smaller than this stay plain JSON: a part (a few hundred bytes) saves little by deflating,
+ * while inflating costs ~11 µs each (zlib stream set-up), most of a cold 1000-part dashboard
+ * (docs/performance.md); deflating it cost the app's main thread as much again.
+ */
+export const COMPRESS_FROM_BYTES = 1024;
 /** A stored value inflates to at most this; beyond is treated as corrupt (a zip bomb is bad input). */
 const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 
