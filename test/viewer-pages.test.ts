@@ -241,7 +241,7 @@ describe('details', () => {
     const { html } = await page(viewer, `/details?time=${base + 100}`);
     const svg = elementWith(html, 'svg', 'class="timeline"');
     for (let i = 0; i < 18; i++)
-      assert.ok(svg.includes(`<a href="#call-${i}" class="row" data-call="${i}">`), `bar ${i}`);
+      assert.ok(svg.includes(`<a href="#call-${i}" data-call="${i}">`), `bar ${i}`);
     assert.ok(!svg.includes('#call-18'));
     assert.match(textOf(svg), /RPC Total 82\.00ms Grand Total 110\.0ms/);
     assert.equal(svg.match(/<rect class="bar s\d/g)?.length, 18);

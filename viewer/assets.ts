@@ -82,6 +82,7 @@ svg.timeline rect.grand{fill:var(--muted)}
 .trace .calldetail{padding:.3rem .6rem .6rem 1.6rem}
 .trace .calldetail table{width:auto;min-width:50%}
 .trace .calldetail th{background:none;color:var(--muted);font-weight:500;width:9rem}
+.trace .calldetail td{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;overflow-wrap:anywhere}
 .frames{margin:.2rem 0;padding-left:1.6rem}
 .frames li{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .findings li{margin:.2rem 0}

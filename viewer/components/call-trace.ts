@@ -39,8 +39,9 @@ const KNOWN_DETAILS = new Set([
   'get_successful_fetch',
 ]);
 
-function row(label: string, value: Html | string, cls = 'mono breakall'): Html {
-  return h`<tr><th>${label}</th><td class="${cls}">${value}</td></tr>`;
+/** Cells take their font and wrapping from the stylesheet (.calldetail td): 1000 calls, no classes. */
+function row(label: string, value: Html | string): Html {
+  return h`<tr><th>${label}</th><td>${value}</td></tr>`;
 }
 
 function lines(values: readonly string[]): Html {
@@ -95,19 +96,17 @@ export function callTrace({
   const attributeTable =
     attributes.length > 0
       ? h`<tr><th>Attributes</th><td><table class="sub attributes"><tbody>${attributes.map(
-          ([key, value]) =>
-            h`<tr><td class="mono">${key}</td><td class="mono breakall">${displayAttribute(key, value)}</td></tr>`,
+          ([key, value]) => h`<tr><td>${key}</td><td>${displayAttribute(key, value)}</td></tr>`,
         )}</tbody></table></td></tr>`
       : '';
-  return h`<details class="trace" id="call-${String(index)}"${open ? h` open=""` : ''}><summary><span class="muted mono">#${String(index)}</span> <span class="mono">@${formatMs(call.start_offset_milliseconds)}ms</span> <strong>${call.service_call_name}</strong> <span>real=${real}</span> <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
-    call.namespace ? row('Namespace', call.namespace, 'mono') : ''
-  }${row('Status', status, '')}${row('Span', span, 'mono')}${
+  return h`<details class="trace" id="call-${String(index)}"${open ? h` open=""` : ''}><summary><code>#${String(index)} @${formatMs(call.start_offset_milliseconds)}ms</code> <strong>${call.service_call_name}</strong> <span>real=${real}</span> <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
+    call.namespace ? row('Namespace', call.namespace) : ''
+  }${row('Status', status)}${row('Span', span)}${
     call.datastore_details ? datastoreRows(call.datastore_details) : ''
   }${attributeTable}${row(
     'Stack',
     sameStackAs === undefined
       ? stackFrames(call.call_stack ?? [], links, sourceRoot)
       : h`<span class="muted">same as <a href="#call-${String(sameStackAs)}">#${String(sameStackAs)}</a></span>`,
-    '',
   )}</tbody></table></div></details>`;
 }

@@ -73,10 +73,8 @@ function callRows(
       call.was_successful ? '' : ' FAILED'
     }${kinds ? ` (${[...kinds].join(', ')})` : ''}`;
     const color = chart.colors.get(serviceOf(call.service_call_name)) ?? 's0';
-    return h`<a href="#call-${String(i)}" class="row" data-call="${String(i)}"><title>${title}</title><rect class="band" x="0" y="${String(y + 1)}" width="${String(WIDTH - RIGHT_PAD)}" height="${String(ROW - 2)}"></rect>${
-      kinds
-        ? h`<rect class="flag" x="0" y="${String(y + 2)}" width="4" height="${String(ROW - 4)}"></rect>`
-        : ''
+    return h`<a href="#call-${String(i)}" data-call="${String(i)}"><title>${title}</title><rect class="band" y="${String(y + 1)}" width="${String(WIDTH - RIGHT_PAD)}" height="${String(ROW - 2)}"></rect>${
+      kinds ? h`<rect class="flag" y="${String(y + 2)}" width="4" height="${String(ROW - 4)}"></rect>` : ''
     }<text class="label" x="8" y="${String(y + 12)}">${shorten(call.service_call_name)}</text><rect class="bar ${color}${state}" x="${String(x)}" y="${String(y + 3)}" width="${String(width)}" height="${String(ROW - 6)}"></rect><text class="dur" x="${String(Math.min(x + width + 3, WIDTH - RIGHT_PAD + 2))}" y="${String(y + 12)}">${note}</text></a>`;
   })}`;
 }
