@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
 import { summarize } from '../exporter/build-record.js';
 import {
+  COMPRESS_FROM_BYTES,
   decodeRecord,
   encodeRecord,
   isFullRecord,
