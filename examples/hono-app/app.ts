@@ -2,17 +2,20 @@
  * A Hono app recorded by otel-appstats, set up with the one-line register entry, with the viewer
  * mounted at /_ah/stats on the same server.
  *
- *   APPSTATS_MEMCACHE=localhost:11211 PORT=3000 node --import otel-appstats/register app.js
+ *   APPSTATS_MEMCACHE=localhost:11211 OTEL_SERVICE_NAME=hono-app PORT=3000 \
+ *     node --import otel-appstats/register app.js
  *
  * In this repository (TypeScript, from source):
  *
- *   APPSTATS_MEMCACHE=localhost:11211 node --import tsx --import ./register.ts examples/hono-app/app.ts
+ *   APPSTATS_MEMCACHE=localhost:11211 OTEL_SERVICE_NAME=hono-app \
+ *     node --import tsx --import ./register.ts examples/hono-app/app.ts
  *
  * then open http://127.0.0.1:3000/greet?name=ann (twice: a miss, then a hit) and
  * http://127.0.0.1:3000/_ah/stats.
  *
  * Environment: APPSTATS_MEMCACHE (memcached for the app's cache and for the records; default
- * localhost:11211), PORT (default 3000), HOST (default 127.0.0.1), APPSTATS_VIEWER_TOKEN (if set,
+ * localhost:11211), OTEL_SERVICE_NAME (the service name in the records; the register entry reads
+ * it and the other variables of docs/configuration.md), PORT (default 3000), HOST (default 127.0.0.1), APPSTATS_VIEWER_TOKEN (if set,
  * the viewer wants `Authorization: Bearer <token>`; if not, it answers loopback clients only).
  */
 import { fileURLToPath } from 'node:url';
