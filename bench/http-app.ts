@@ -30,7 +30,10 @@ if (variant !== 'none') {
   ];
   if (variant === 'appstats') {
     const exporter = new AppstatsExporter({ memcache: memcacheAddress, keyPrefix: 'bench' });
-    const processor = new AppstatsSpanProcessor({ exporter, captureStacks: process.env.BENCH_STACKS !== '0' });
+    const processor = new AppstatsSpanProcessor({
+      exporter,
+      captureStacks: process.env.BENCH_STACKS !== '0',
+    });
     appstatsStats = () => ({ processor: processor.stats(), exporter: exporter.stats() });
     processors.push(processor);
   }

@@ -64,9 +64,11 @@ const rps = Object.fromEntries(variants.map((v) => [v, median(runs[v].map((r) =>
 const p99 = Object.fromEntries(variants.map((v) => [v, median(runs[v].map((r) => r.p99))]));
 const cpu = Object.fromEntries(variants.map((v) => [v, median(runs[v].map((r) => r.cpuPerRequest))]));
 console.log(
-  `HTTP throughput, ${CONNECTIONS} connections, ${SECONDS} s x ${ROUNDS} rounds, median req/s (p99 ms):`,
+  `HTTP throughput, ${CONNECTIONS} connections, ${SECONDS} s x ${ROUNDS} rounds, medians: req/s (p99 ms) app CPU us/request`,
 );
-for (const v of variants) console.log(`  ${v.padEnd(9)} ${rps[v].toFixed(0)} (${p99[v]})`);
+for (const v of variants)
+  console.log(`  ${v.padEnd(9)} ${rps[v].toFixed(0)} (${p99[v]}) ${cpu[v].toFixed(0)}`);
+console.log(`  app CPU per request, appstats / plain OTel: ${(cpu.appstats / cpu.otel).toFixed(3)}x`);
 console.log(`  appstats / plain OTel: ${(rps.appstats / rps.otel).toFixed(3)}x (target >= 0.95x)`);
 console.log(`  plain OTel / no tracing: ${(rps.otel / rps.none).toFixed(3)}x`);
 await memcached.stop();
