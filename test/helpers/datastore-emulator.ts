@@ -47,6 +47,14 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     // Already gone.
   }
 }
+function groupAlive(child: ChildProcess): boolean {
+  try {
+    if (child.pid) process.kill(-child.pid, 0);
+    return child.pid !== undefined;
+  } catch {
+    return false;
+  }
+}
 process.on('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
@@ -104,12 +112,17 @@ export async function startDatastoreEmulator(kind: EmulatorKind = 'datastore'): 
           METADATA_SERVER_DETECTION: 'none',
         },
         async stop() {
-          if (exited) return;
-          const done = once(child, 'exit');
-          killGroup(child, 'SIGTERM');
-          const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-          await done;
-          clearTimeout(timer);
+          if (!exited) {
+            const done = once(child, 'exit');
+            killGroup(child, 'SIGTERM');
+            const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+            await done;
+            clearTimeout(timer);
+          }
+          // The shell script exits before its Java child: wait for the whole group to be gone.
+          const deadline = Date.now() + 5000;
+          while (groupAlive(child) && Date.now() < deadline) await sleep(50);
+          if (groupAlive(child)) killGroup(child, 'SIGKILL');
         },
       };
     }
