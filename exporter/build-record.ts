@@ -225,10 +225,10 @@ export function cgiEnvOf(
       const header = key.slice(prefix.length);
       const value = a[key];
       const text = Array.isArray(value) ? value.map(String).join(', ') : (str(value) ?? '');
-      env.push({
-        key: envPrefix + header.toUpperCase().replaceAll('-', '_'),
-        value: clip(redactor.header(header, text), maxChars),
-      });
+      const envKey = envPrefix + header.toUpperCase().replaceAll('-', '_');
+      // HTTP_USER_AGENT may already stand from `user_agent.original`: one entry per variable.
+      if (env.some((entry) => entry.key === envKey)) continue;
+      env.push({ key: envKey, value: clip(redactor.header(header, text), maxChars) });
     }
   }
   return env;

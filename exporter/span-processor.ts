@@ -73,6 +73,10 @@ interface OpenRequest {
   pendingTimer?: NodeJS.Timeout;
 }
 
+function hasExplicitStart(span: ReadableSpan): boolean {
+  return (span as { _startTimeProvided?: unknown })._startTimeProvided === true;
+}
+
 /** Remembered ids of requests already written, so spans ending late are counted, not silently lost. */
 const MAX_LATE_IDS = 10_000;
 
@@ -350,15 +354,17 @@ export class AppstatsSpanProcessor implements SpanProcessor {
 
   /**
    * A call's offset from the request start. Span start times are whole milliseconds (Date.now()),
-   * so we use our own performance.now() stamps, taken as each span started; a span given an
-   * explicit start time (the stamps disagree by over a millisecond) falls back to its start time.
+   * so we use our own performance.now() stamps, taken as each span started. A span given an
+   * explicit start time keeps it: the SDK marks those (`_startTimeProvided`, internal to
+   * sdk-trace 2.x, read defensively); without the mark, stamps that disagree with the start times
+   * by a millisecond or more (both floor to the same clock, so honest ones cannot) fall back too.
    */
   private _startOffset(request: OpenRequest, span: ReadableSpan): number {
     const coarse = hrDiffMs(request.root.startTime, span.startTime);
     const perfStart = request.callPerfStart.get(span.spanContext().spanId);
-    if (perfStart === undefined) return coarse;
+    if (perfStart === undefined || hasExplicitStart(span) || hasExplicitStart(request.root)) return coarse;
     const fine = perfStart - request.rootPerfStart;
-    return Math.abs(fine - coarse) <= 1.5 ? fine : coarse;
+    return Math.abs(fine - coarse) < 1 ? fine : coarse;
   }
 
   /** Writes requests whose root never ended, as they stand, once they are older than the bound. */

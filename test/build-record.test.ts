@@ -119,6 +119,7 @@ describe('buildRecord', () => {
           'http.request.header.authorization': 'Bearer abc',
           'http.request.header.accept': 'text/html',
           'user_agent.original': 'curl/8',
+          'http.request.header.user-agent': ['curl/8'],
         },
       });
       const ctx = trace.setSpan(context.active(), root);
@@ -197,6 +198,11 @@ describe('buildRecord', () => {
     assert.equal(env.HTTP_ACCEPT, 'text/html');
     assert.equal(env.QUERY_STRING, `page=2&token=${REDACTED}`);
     assert.equal(env.HTTP_USER_AGENT, 'curl/8');
+    assert.equal(
+      record.cgi_env.filter((e) => e.key === 'HTTP_USER_AGENT').length,
+      1,
+      'one entry per variable',
+    );
     assert.equal(JSON.stringify(record).includes('s3cret'), false);
     assert.equal(JSON.stringify(record).includes('hunter2'), false);
     assert.equal(JSON.stringify(record).includes('Bearer abc'), false);

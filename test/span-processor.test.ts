@@ -188,6 +188,26 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     await provider.shutdown();
   });
 
+  it('keeps sub-millisecond offsets, and the start time a span was given explicitly', async () => {
+    const tee = new TeeExporter();
+    const provider = newRegisteredProvider([new AppstatsSpanProcessor({ exporter: tee })]);
+    const t0 = Date.now();
+    const root = tracer().startSpan('job', { startTime: t0 });
+    const ctx = trace.setSpan(context.active(), root);
+    tracer()
+      .startSpan('given', { kind: SpanKind.CLIENT, startTime: t0 + 1 }, ctx)
+      .end(t0 + 3);
+    const started = performance.now();
+    while (performance.now() - started < 0.3); // a little real time between the two stamped starts
+    tracer().startSpan('stamped', { kind: SpanKind.CLIENT }, ctx).end();
+    root.end();
+    await eventually(() => tee.records.length === 1, 'the record');
+    const calls = Object.fromEntries(tee.records[0].individual_stats.map((c) => [c.service_call_name, c]));
+    assert.equal(calls.given.start_offset_milliseconds, 1, 'an explicit start time is kept exactly');
+    assert.equal(calls.given.duration_milliseconds, 2);
+    await provider.shutdown();
+  });
+
   it('gives an app that calls itself one record per request, the outer one showing the call', async () => {
     const tee = new TeeExporter();
     const provider = newRegisteredProvider([new AppstatsSpanProcessor({ exporter: tee })]);
