@@ -10,14 +10,16 @@ import type { HtmlEscapedString } from 'hono/utils/html';
  * else via String()), arrays are escaped item by item, and only a `SafeHtml` (the result of `h`
  * itself) passes through as markup. There is no other way to make a `SafeHtml` from outside this file.
  */
+let makeSafeHtml: (value: string) => SafeHtml;
+
 export class SafeHtml {
   readonly #value: string;
   private constructor(value: string) {
     this.#value = value;
   }
-  /** Only `h` makes these. */
-  static fromTemplate(value: string): SafeHtml {
-    return new SafeHtml(value);
+  static {
+    // The only factory, kept in this module: `h` is the one way to make markup.
+    makeSafeHtml = (value) => new SafeHtml(value);
   }
   toString(): string {
     return this.#value;
@@ -55,7 +57,7 @@ function render(value: unknown): string {
 export function h(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0];
   for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1];
-  return SafeHtml.fromTemplate(out);
+  return makeSafeHtml(out);
 }
 
 /**
