@@ -292,8 +292,12 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     request.openIds.add(id);
     this._requestOfSpan.set(id, request);
     this._bufferedSpans++;
-    if (this._captureStacks && span.kind === SpanKind.CLIENT)
-      request.stacks.set(id, captureCallSites(this._maxStack));
+    if (this._captureStacks && span.kind === SpanKind.CLIENT) {
+      // A client call made inside another (a Datastore RPC's HTTP/2 request, say) was made for the
+      // same app line: share the outer call's capture instead of walking the stack again.
+      const outer = span.parentSpanContext && request.stacks.get(span.parentSpanContext.spanId);
+      request.stacks.set(id, outer ?? captureCallSites(this._maxStack));
+    }
   }
 
   private _rememberLate(id: string): void {

@@ -21,6 +21,10 @@ function appHandler() {
   return { captured, expectedLine };
 }
 
+function nestedClientCall(ctx: ReturnType<typeof context.active>) {
+  trace.getTracer('transport').startSpan('h2 request', { kind: SpanKind.CLIENT }, ctx).end();
+}
+
 describe('call sites', () => {
   it('captures the app frame that made the call, with file, line and function, source-mapped', () => {
     const { captured, expectedLine } = appHandler();
@@ -75,13 +79,21 @@ describe('call sites', () => {
       context.with(trace.setSpan(context.active(), root), () => {
         const [at, span] = [lineHere(), tracer.startSpan('fetch', { kind: SpanKind.CLIENT })];
         line = at;
+        // A client call inside it (a transport under a client library), started from elsewhere.
+        nestedClientCall(trace.setSpan(context.active(), span));
         span.end();
         trace.getTracer('app').startSpan('compute', { kind: SpanKind.INTERNAL }).end();
       });
       root.end();
     });
     await provider.forceFlush();
-    const [fetchCall, compute] = tee.records[0].individual_stats;
+    const [fetchCall, nested, compute] = tee.records[0].individual_stats;
+    assert.equal(nested.parent_span_id, fetchCall.span_id);
+    assert.deepEqual(
+      nested.call_stack,
+      fetchCall.call_stack,
+      'a nested client call shares its outer call stack',
+    );
     assert.equal(fetchCall.call_stack[0].class_or_file_name, THIS_FILE);
     assert.equal(fetchCall.call_stack[0].line_number, line);
     assert.deepEqual(compute.call_stack, [], 'only CLIENT spans pay for a stack');
