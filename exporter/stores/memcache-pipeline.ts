@@ -22,6 +22,9 @@ const HEADER_BYTES = 24;
 interface MemjsServer {
   host: string;
   port: number;
+  options?: { timeout?: number; conntimeout?: number };
+  responseCallbacks: Record<number, unknown>;
+  errorCallbacks: Record<number, unknown>;
   onResponse(seq: number, handler: ResponseHandler): void;
   onError(seq: number, handler: (error: unknown) => void): void;
   write(blob: Buffer): void;
@@ -79,6 +82,30 @@ export function buildGetkqBatch(keys: readonly string[], opaque: number): Buffer
   return buf;
 }
 
+/**
+ * memjs settles an operation on an answer, a socket error or its idle timer only: when the server
+ * closes the connection without answering (memcached restarted or killed with our batch read, a
+ * connection limit, a proxy), the operation stays pending forever, and with it an exporter's
+ * in-flight slot or a viewer's page. Our own deadline, past memjs's connect and answer timeouts,
+ * ends such a batch: its handlers are removed and it fails like a timeout.
+ */
+export function batchDeadlineMs(server: Pick<MemjsServer, 'options'>): number {
+  const timeout = server.options?.timeout ?? 0.5;
+  const conntimeout = server.options?.conntimeout ?? 2 * timeout;
+  return Math.ceil((timeout + conntimeout) * 1000) + 1000;
+}
+
+function armDeadline(server: MemjsServer, seq: number, fail: (message: string) => void): () => void {
+  const ms = batchDeadlineMs(server);
+  const timer = setTimeout(() => {
+    delete server.responseCallbacks[seq];
+    delete server.errorCallbacks[seq];
+    fail(`memcached ${server.host}:${server.port}: no answer within ${ms} ms (connection lost?)`);
+  }, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
 function fetchFromServer(
   client: MemjsClientInternals,
   server: MemjsServer,
@@ -88,9 +115,11 @@ function fetchFromServer(
   return new Promise((resolve) => {
     client.incrSeq();
     const seq = client.seq;
+    const disarm = armDeadline(server, seq, resolve);
     const onResponse: ResponseHandler = (response) => {
       const { opcode, status } = response.header;
       if (opcode === OP_NOOP) {
+        disarm();
         resolve(undefined);
       } else if (opcode === OP_GETKQ && status === 0) {
         const value = client.serializer.deserialize(opcode, response.val, response.extras).value;
@@ -101,6 +130,7 @@ function fetchFromServer(
     onResponse.quiet = true;
     server.onResponse(seq, onResponse);
     server.onError(seq, (error) => {
+      disarm();
       resolve(`${server.host}:${server.port}: ${error instanceof Error ? error.message : String(error)}`);
     });
     server.write(buildGetkqBatch(keys, seq));
@@ -173,9 +203,11 @@ function storeOnServer(
     client.incrSeq();
     const seq = client.seq;
     let failure: string | undefined;
+    const disarm = armDeadline(server, seq, (message) => reject(new Error(message)));
     const onResponse: ResponseHandler = (response) => {
       const { opcode, status } = response.header;
       if (opcode === OP_NOOP) {
+        disarm();
         if (failure) reject(new Error(failure));
         else resolve();
       } else if (status !== 0) {
@@ -186,6 +218,7 @@ function storeOnServer(
     onResponse.quiet = true;
     server.onResponse(seq, onResponse);
     server.onError(seq, (error) => {
+      disarm();
       reject(
         error instanceof Error
           ? error

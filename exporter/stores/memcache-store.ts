@@ -51,9 +51,11 @@ export class MemcacheStore implements RecordStore {
     ]);
   }
 
+  /** Through the pipeline too (one GETKQ): memjs's own get can stay pending forever on a dropped connection. */
   async getFull(key: string): Promise<Uint8Array | undefined> {
-    const { value } = await this.client.get(key);
-    return value ?? undefined;
+    const { values, errors, errorMessages } = await multiGet(this.client, [key]);
+    if (errors > 0) throw new Error(errorMessages?.join('; ') ?? 'memcache did not answer');
+    return values.get(key);
   }
 
   getParts(keys: readonly string[]): Promise<MultiGetResult> {
