@@ -103,7 +103,7 @@ function median(values: number[]): number {
   return sorted[sorted.length >> 1];
 }
 
-const results: Record<string, number[]> = { bare: [], appstats: [], noStacks: [], otlp: [] };
+const results: Record<string, number[]> = { bare: [], appstats: [], stack10: [], noStacks: [], otlp: [] };
 for (let round = 0; round < ROUNDS; round++) {
   // Interleaved, so drift in machine load hits every variant alike.
   results.bare.push(await timeVariant('bare', noop));
@@ -111,6 +111,15 @@ for (let round = 0; round < ROUNDS; round++) {
     await timeVariant(
       'appstats',
       new AppstatsSpanProcessor({ exporter: new AppstatsExporter({ store: new MemoryStore() }) }),
+    ),
+  );
+  results.stack10.push(
+    await timeVariant(
+      'appstats, maxStack: 10',
+      new AppstatsSpanProcessor({
+        exporter: new AppstatsExporter({ store: new MemoryStore() }),
+        maxStack: 10,
+      }),
     ),
   );
   results.noStacks.push(
@@ -136,12 +145,14 @@ for (let round = 0; round < ROUNDS; round++) {
 const bare = median(results.bare);
 const appstats = median(results.appstats) - bare;
 const noStacks = median(results.noStacks) - bare;
+const stack10 = median(results.stack10) - bare;
 const otlp = median(results.otlp) - bare;
 console.log(
   `processor overhead per request (1 SERVER + ${CALLS} CLIENT spans), median of ${ROUNDS} rounds x ${REQUESTS} requests, CPU us:`,
 );
 console.log(`  making the spans (bare SDK): ${bare.toFixed(1)} us`);
 console.log(`  appstats (group, stacks, build, encode): +${appstats.toFixed(1)} us`);
+console.log(`  appstats with maxStack: 10:              +${stack10.toFixed(1)} us`);
 console.log(`  appstats with captureStacks: false:      +${noStacks.toFixed(1)} us`);
 console.log(`  BatchSpanProcessor + OTLP JSON:          +${otlp.toFixed(1)} us`);
 console.log(`  ratio appstats / OTLP: ${(appstats / otlp).toFixed(2)}x (target <= 0.5x)`);
