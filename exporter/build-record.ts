@@ -109,13 +109,21 @@ export function callName(span: Pick<ReadableSpan, 'name' | 'kind' | 'attributes'
   return span.name;
 }
 
+/** A URL or request target with the values of secret query parameters replaced. */
+function redactUrl(url: string, redactor: Redactor): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : `${url.slice(0, q + 1)}${redactor.query(url.slice(q + 1))}`;
+}
+
+/** Attributes that hold a URL, a request target or a bare query: their secret parameters are redacted. */
+const URL_ATTRIBUTES = new Set(['url.full', 'http.url', 'http.target', 'url.original']);
+const QUERY_ATTRIBUTES = new Set(['url.query']);
+
 function requestSummaryOf(a: Attributes, redactor: Redactor): string {
   const explicit = str(a[ATTR_REQUEST_SUMMARY]) ?? str(a['db.query.text']) ?? str(a['db.statement']);
   if (explicit !== undefined) return explicit;
   // An outgoing URL can carry credentials in its query: redact those like the request's own.
-  const url = str(a['url.full']) ?? str(a['http.url']) ?? '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : `${url.slice(0, q + 1)}${redactor.query(url.slice(q + 1))}`;
+  return redactUrl(str(a['url.full']) ?? str(a['http.url']) ?? '', redactor);
 }
 
 function responseSummaryOf(a: Attributes): string {
@@ -161,7 +169,13 @@ export function boundedAttributes(
     let kept_value: string | number | boolean;
     if (typeof value === 'number' || typeof value === 'boolean') kept_value = value;
     else if (Array.isArray(value)) kept_value = clip(value.map(String).join(', '), maxChars);
-    else kept_value = clip(String(value), maxChars);
+    else {
+      // Redacted before clipping: a clipped query could hide a secret's name from the redactor.
+      let text = String(value);
+      if (URL_ATTRIBUTES.has(key)) text = redactUrl(text, redactor);
+      else if (QUERY_ATTRIBUTES.has(key)) text = redactor.query(text);
+      kept_value = clip(text, maxChars);
+    }
     out[key] = typeof kept_value === 'string' ? redactor.attribute(key, kept_value) : kept_value;
     kept++;
   }
@@ -206,7 +220,9 @@ export function cgiEnvOf(
     if (text !== undefined && text !== '') env.push({ key, value: clip(text, maxChars) });
   };
   add('REQUEST_METHOD', a['http.request.method'] ?? a['http.method']);
-  add('PATH_INFO', a['url.path'] ?? a['http.target']);
+  // The old conventions' http.target carries the query too: PATH_INFO is the path only.
+  const target = str(a['http.target']);
+  add('PATH_INFO', a['url.path'] ?? (target === undefined ? undefined : target.split('?')[0]));
   const query = str(a['url.query']);
   if (query !== undefined) add('QUERY_STRING', redactor.query(query));
   add('URL_SCHEME', a['url.scheme'] ?? a['http.scheme']);
