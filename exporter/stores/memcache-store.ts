@@ -25,6 +25,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 export class MemcacheStore implements RecordStore {
   readonly client: memjs.Client;
   private readonly _ownsClient: boolean;
+  private _pending = 0;
 
   /** `servers`: `host:port[,host:port...]`, or a memjs client the caller owns (and closes). */
   constructor(servers: string | memjs.Client, options: MemcacheStoreOptions = {}) {
@@ -45,21 +46,48 @@ export class MemcacheStore implements RecordStore {
 
   /** Both values in one pipelined write per server (the original's multi-set). */
   putRecord(keys: RecordKeys, values: RecordValues, expiresSeconds: number): Promise<void> {
-    return multiSet(this.client, [
-      { key: keys.part, value: asBuffer(values.part), expiresSeconds },
-      { key: keys.full, value: asBuffer(values.full), expiresSeconds },
-    ]);
+    return this._holdOpen(() =>
+      multiSet(this.client, [
+        { key: keys.part, value: asBuffer(values.part), expiresSeconds },
+        { key: keys.full, value: asBuffer(values.full), expiresSeconds },
+      ]),
+    );
   }
 
   /** Through the pipeline too (one GETKQ): memjs's own get can stay pending forever on a dropped connection. */
   async getFull(key: string): Promise<Uint8Array | undefined> {
-    const { values, errors, errorMessages } = await multiGet(this.client, [key]);
+    const { values, errors, errorMessages } = await this._holdOpen(() => multiGet(this.client, [key]));
     if (errors > 0) throw new Error(errorMessages?.join('; ') ?? 'memcache did not answer');
     return values.get(key);
   }
 
   getParts(keys: readonly string[]): Promise<MultiGetResult> {
-    return multiGet(this.client, keys);
+    return this._holdOpen(() => multiGet(this.client, keys));
+  }
+
+  /**
+   * Our own connections must not keep the app's process alive: an app that has finished its work
+   * exits even though a memcache connection is open. So the sockets of a client we made are
+   * unref'd when idle and ref'd only while an operation is in flight (a record being written when
+   * the app finishes is still written). A client passed in is its owner's business.
+   */
+  private async _holdOpen<T>(operation: () => Promise<T>): Promise<T> {
+    this._pending++;
+    try {
+      const result = operation(); // sockets are made (connect) synchronously by the first write
+      this._refSockets(true);
+      return await result;
+    } finally {
+      if (--this._pending === 0) this._refSockets(false);
+    }
+  }
+
+  private _refSockets(ref: boolean): void {
+    if (!this._ownsClient) return;
+    for (const server of this.client.servers as unknown as { _socket?: { ref(): void; unref(): void } }[]) {
+      if (ref) server._socket?.ref();
+      else server._socket?.unref();
+    }
   }
 
   async close(): Promise<void> {
