@@ -73,7 +73,10 @@ export function resolveStore(options: { memcache?: string | memjs.Client; store?
   const servers =
     options.memcache ?? (process.env.APPSTATS_MEMCACHE || process.env.MEMCACHE_SERVERS || undefined);
   // A memjs client passed in stays its owner's: MemcacheStore does not close a client it was given.
-  if (servers) return { store: new MemcacheStore(servers), owned: true };
+  if (servers) {
+    diag.info(`appstats: records in memcache ${typeof servers === 'string' ? servers : '(a memjs client)'}`);
+    return { store: new MemcacheStore(servers), owned: true };
+  }
   return { store: embeddedMemoryStore(), owned: false };
 }
 
