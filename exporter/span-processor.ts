@@ -361,14 +361,16 @@ export class AppstatsSpanProcessor implements SpanProcessor {
    * so we use our own performance.now() stamps, taken as each span started. A span given an
    * explicit start time keeps it: the SDK marks those (`_startTimeProvided`, internal to
    * sdk-trace 2.x, read defensively); without the mark, stamps that disagree with the start times
-   * by a millisecond or more (both floor to the same clock, so honest ones cannot) fall back too.
+   * by more than 1.5 ms fall back too.
    */
   private _startOffset(request: OpenRequest, span: ReadableSpan): number {
     const coarse = hrDiffMs(request.root.startTime, span.startTime);
     const perfStart = request.callPerfStart.get(span.spanContext().spanId);
     if (perfStart === undefined || hasExplicitStart(span) || hasExplicitStart(request.root)) return coarse;
     const fine = perfStart - request.rootPerfStart;
-    return Math.abs(fine - coarse) < 1 ? fine : coarse;
+    // Honest stamps differ from the floored start times by under 1 ms, plus the microseconds
+    // between the SDK's Date.now() and our hook: 1.5 leaves room and still catches a given start.
+    return Math.abs(fine - coarse) <= 1.5 ? fine : coarse;
   }
 
   /** Writes requests whose root never ended, as they stand, once they are older than the bound. */
