@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { constants, realpathSync } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import { isAbsolute, resolve, sep } from 'node:path';
 
@@ -45,7 +45,9 @@ export async function readSourceLines(
   if (!path) return undefined;
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(path, 'r');
+    // O_NONBLOCK: opening a FIFO (or a device) under the root must not wait for a writer; the
+    // type check just below then refuses it. For regular files the flag changes nothing.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = await handle.stat();
     if (!stat.isFile() || stat.size > MAX_SOURCE_BYTES) return undefined;
     const text = await handle.readFile('utf8');
