@@ -58,6 +58,14 @@ function groupAlive(child: ChildProcess): boolean {
 process.on('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
+// A test runner that stops a file with a signal skips 'exit' handlers: the emulators (a JVM each,
+// in their own process group) would outlive it. Kill them, then let the signal do what it does.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const child of running) killGroup(child, 'SIGKILL');
+    process.kill(process.pid, signal);
+  });
+}
 
 async function healthy(host: string): Promise<boolean> {
   try {
