@@ -131,6 +131,44 @@ async function compare(
   return result;
 }
 
+/**
+ * The memjs wrapper alone, without I/O: a client whose `perform` answers at once, so the server and
+ * the socket are out of the figure; spans to a no-op processor.
+ */
+async function memjsWithoutIo(
+  memjs: typeof memjsTypes,
+  instrumentation: MemjsInstrumentation,
+): Promise<void> {
+  const client = memjs.Client.create('127.0.0.1:1', { logger: { log() {} } }) as memjsTypes.Client & {
+    perform: (...args: unknown[]) => void;
+  };
+  const answer = { header: { status: 0, opcode: 0 }, val: Buffer.alloc(800), extras: Buffer.alloc(4) };
+  client.perform = (_key, _request, _seq, callback) =>
+    (callback as (e: null, r: unknown) => void)(null, answer);
+  const provider = new NodeTracerProvider({ spanProcessors: [noop] });
+  instrumentation.setTracerProvider(provider);
+  const calls = 2000;
+  const batch = async () => {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) await client.get('user:42');
+    return ((performance.now() - start) * 1000) / calls;
+  };
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let round = 0; round < 30; round++) {
+    instrumentation.enable();
+    on.push(await batch());
+    instrumentation.disable();
+    off.push(await batch());
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  console.log(`\nmemjs get without I/O (perform answers at once), 30 rounds of ${calls} calls`);
+  console.log(
+    `  bare ${median(off).toFixed(2)} µs, instrumented ${median(on).toFixed(2)} µs: the wrapper and its span cost ${(median(on) - median(off)).toFixed(2)} µs per call`,
+  );
+  await provider.shutdown();
+}
+
 /** A stack as deep as a call from a handler in a framework: captured at depth, formatted. */
 function callSiteCost(): void {
   const depth = 30;
@@ -193,6 +231,7 @@ try {
   await compare('datastore runQuery (10 entities)', [datastoreInstrumentation], DATASTORE_CALLS, () =>
     datastore.createQuery('Bench').limit(10).run(),
   );
+  await memjsWithoutIo(memjs, memjsInstrumentation);
   callSiteCost();
 } catch (error) {
   console.error(error);
