@@ -182,33 +182,36 @@ export class MemjsInstrumentation extends InstrumentationBase<MemjsInstrumentati
       const config = instrumentation.getConfig();
       if (config.requireParentSpan && !trace.getSpan(parent)) return original.apply(this, args);
 
-      let call: CommandCall;
+      let call: CommandCall | undefined;
       let callbackIndex: number;
       try {
         call = instrumentation._startCommand(spec, this as ClientLike, args, parent);
         callbackIndex = instrumentation._hookCallback(spec, args, call, parent);
       } catch (error) {
-        // Never break the app for our sake: on any surprise, run the command untraced.
+        // Never break the app for our sake: on any surprise, run the command untraced (the
+        // arguments are only changed by the last step, which does not throw).
         instrumentation._diag.debug(`memjs ${spec.method}: not traced`, error);
+        call?.span.end();
         return original.apply(this, args);
       }
+      const started = call;
       let result: unknown;
       try {
-        result = context.with(trace.setSpan(parent, call.span).setValue(IN_COMMAND, true), () =>
+        result = context.with(trace.setSpan(parent, started.span).setValue(IN_COMMAND, true), () =>
           original.apply(this, args),
         );
       } catch (error) {
-        call.end(error);
+        started.end(error);
         throw error;
       }
       if (callbackIndex === -1) {
         if (isThenable(result))
           result.then(
-            (value) => call.onResolved(value),
-            (error: unknown) => call.end(error ?? new Error('rejected')),
+            (value) => started.onResolved(value),
+            (error: unknown) => started.end(error ?? new Error('rejected')),
           );
         // A form that neither calls back nor returns a promise: nothing will tell us when it ends.
-        else call.end(undefined);
+        else started.end(undefined);
       }
       return result;
     };
