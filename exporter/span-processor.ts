@@ -9,6 +9,7 @@ import {
 import { buildRecord, hrDiffMs, httpFieldsOf } from './build-record.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
+import type { StackFrame } from './record.js';
 import { createRedactor, type RedactionOptions, type Redactor } from './redact.js';
 
 /** A root span carrying this attribute (set to true) is not recorded: the viewer marks its own requests so. */
@@ -328,6 +329,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       if (!request.rootEnded) pendingSpanIds.add(request.rootId);
       this._rememberLate(request.rootId);
       for (const id of pendingSpanIds) this._rememberLate(id);
+      const formatted = new Map<CapturedCallSites, StackFrame[]>();
       const record = buildRecord(
         {
           root: request.root,
@@ -337,7 +339,13 @@ export class AppstatsSpanProcessor implements SpanProcessor {
           overheadMs: request.overheadMs,
           stackOf: (span) => {
             const sites = request.stacks.get(span.spanContext().spanId);
-            return sites ? formatCallSites(sites, this._maxStack) : undefined;
+            if (!sites) return undefined;
+            // Nested calls share a capture (see _join): format it once.
+            const known = formatted.get(sites);
+            if (known) return known;
+            const frames = formatCallSites(sites, this._maxStack);
+            formatted.set(sites, frames);
+            return frames;
           },
           startOffsetOf: (span) => this._startOffset(request, span),
         },
