@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startServerProcess } from './server-process.js';
 
 /** A real memcached started by a test, on a free loopback port. */
 export interface MemcachedServer {
@@ -16,11 +16,6 @@ export interface MemcachedServer {
 const INSTALL_HINT =
   'memcached is needed by this test and could not be started. Install it: `apt-get install -y memcached` ' +
   '(Debian/Ubuntu) or `brew install memcached` (macOS), or put a memcached binary on PATH / in MEMCACHED_BIN.';
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** A port nobody listens on right now (the kernel picks it). */
 export async function freePort(): Promise<number> {
@@ -58,39 +53,13 @@ export async function startMemcached(
   if (options.maxItemSize) args.push('-I', options.maxItemSize);
   // memcached refuses to run as root unless told which user to be.
   if (process.getuid?.() === 0) args.push('-u', 'root');
-  const bin = process.env.MEMCACHED_BIN || 'memcached';
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
+  const server = await startServerProcess({
+    bin: process.env.MEMCACHED_BIN || 'memcached',
+    args,
+    installHint: INSTALL_HINT,
+    ready: () => canConnect(host, port),
+    timeoutMs: 10_000,
+    describe: `${host}:${port}`,
   });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-    running.delete(child);
-  });
-  running.add(child);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const failed = await Promise.race([spawnError, sleep(50).then(() => undefined)]);
-    if (failed) throw new Error(`${INSTALL_HINT} (${failed.message})`);
-    if (exited) throw new Error(`${INSTALL_HINT} memcached exited at once: ${stderr.trim()}`);
-    if (await canConnect(host, port)) {
-      return {
-        host,
-        port,
-        address: `${host}:${port}`,
-        process: child,
-        async stop() {
-          if (exited) return;
-          const done = once(child, 'exit');
-          child.kill('SIGTERM');
-          await done;
-        },
-      };
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${INSTALL_HINT} (no answer on ${host}:${port} within 10 s)`);
+  return { host, port, address: `${host}:${port}`, process: server.child, stop: server.stop };
 }
