@@ -16,6 +16,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type memjsTypes from 'memjs';
 import { AppstatsExporter } from '../exporter/exporter.js';
 import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
+import { MemoryStore } from '../exporter/stores/memory-store.js';
 import { MemjsInstrumentation } from '../instrumentations/memjs/index.js';
 
 const variant = process.argv[2] ?? 'none';
@@ -29,7 +30,9 @@ if (variant !== 'none') {
     }),
   ];
   if (variant === 'appstats') {
-    const exporter = new AppstatsExporter({ memcache: memcacheAddress, keyPrefix: 'bench' });
+    const exporter = new AppstatsExporter(
+      process.env.BENCH_STORE === 'memory' ? { store: new MemoryStore() } : { memcache: memcacheAddress, keyPrefix: 'bench' },
+    );
     const processor = new AppstatsSpanProcessor({
       exporter,
       captureStacks: process.env.BENCH_STACKS !== '0',

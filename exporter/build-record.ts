@@ -32,6 +32,8 @@ export interface RequestSpans {
   pendingSpanIds?: ReadonlySet<string>;
   /** Calls beyond the per-request cap, never kept. */
   droppedCalls?: number;
+  /** True when the request's calls got no stacks because the stack budget was spent. */
+  stacksSkipped?: boolean;
   /** Main-thread milliseconds otel-appstats spent on this request before building. */
   overheadMs?: number;
   /** The formatted stack of a call, when one was captured. */
@@ -373,6 +375,7 @@ export function buildRecord(request: RequestSpans, options: BuildOptions = {}): 
     ...(pendingCalls > 0 ? { pending_calls: pendingCalls } : {}),
     ...(rootPending ? { root_pending: true } : {}),
     ...(request.droppedCalls ? { dropped_calls: request.droppedCalls } : {}),
+    ...(request.stacksSkipped ? { stacks_skipped: true } : {}),
   };
   const serviceName = str(root.resource?.attributes['service.name']) ?? '';
   const path = options.normalizePath ? options.normalizePath(http.path) : http.path;

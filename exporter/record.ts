@@ -82,6 +82,8 @@ export interface Incompleteness {
   root_pending?: boolean;
   /** Calls beyond `maxCallsPerRequest`, never stored. */
   dropped_calls?: number;
+  /** No call stacks captured: the request started while `maxStackCapturesPerSecond` was spent. */
+  stacks_skipped?: boolean;
   /** Call stacks removed by the size ladder. */
   stacks_dropped?: boolean;
   /** Calls removed by the size ladder (kept: the first `individual_stats.length`). */

@@ -40,6 +40,13 @@ export interface AppstatsSpanProcessorOptions extends RedactionOptions {
   maxStack?: number;
   /** Capture the caller's stack when a CLIENT span starts. Default true. */
   captureStacks?: boolean;
+  /**
+   * Stack captures per second, across requests (a CLIENT call's stack costs ~10-30 µs of the app's
+   * main thread). Decided per request: a request that starts while the budget is spent records no
+   * stacks (`incomplete.stacks_skipped`), so a busy app's overhead stays bounded while a quiet one
+   * gets every stack. Default 2000; `Infinity` for every request.
+   */
+  maxStackCapturesPerSecond?: number;
 }
 
 /** What the processor did, for tests, benchmarks and a health page. */
@@ -68,10 +75,40 @@ interface OpenRequest {
   readonly callPerfStart: Map<string, number>;
   readonly openIds: Set<string>;
   readonly stacks: Map<string, CapturedCallSites>;
+  /** Whether this request's CLIENT calls get stacks (the budget had room when it started). */
+  readonly captureStacks: boolean;
+  stacksSkipped: boolean;
   rootEnded: boolean;
   droppedCalls: number;
   overheadMs: number;
   pendingTimer?: NodeJS.Timeout;
+}
+
+/**
+ * A token bucket of stack captures: refills at `perSecond`, holds at most one second's worth. A
+ * request may overspend (its calls keep their stacks once it started with room); the debt delays
+ * the next requests' stacks. `now` is injectable for tests.
+ */
+export class StackBudget {
+  private _tokens: number;
+  private _last: number;
+  constructor(
+    private readonly _perSecond: number,
+    private readonly _now: () => number = () => performance.now(),
+  ) {
+    this._tokens = _perSecond;
+    this._last = this._now();
+  }
+  hasRoom(): boolean {
+    if (this._perSecond === Number.POSITIVE_INFINITY) return true;
+    const now = this._now();
+    this._tokens = Math.min(this._perSecond, this._tokens + ((now - this._last) / 1000) * this._perSecond);
+    this._last = now;
+    return this._tokens >= 1;
+  }
+  spend(): void {
+    this._tokens -= 1;
+  }
 }
 
 function hasExplicitStart(span: ReadableSpan): boolean {
@@ -110,6 +147,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private readonly _maxRequestAgeMs: number;
   private readonly _maxStack: number;
   private readonly _captureStacks: boolean;
+  private readonly _stackBudget: StackBudget;
   private readonly _redactor: Redactor;
 
   /** Open requests by root span id. */
@@ -148,6 +186,10 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     this._maxRequestAgeMs = clampInt('maxRequestAgeMs', options.maxRequestAgeMs, 300_000, 1);
     this._maxStack = clampInt('maxStack', options.maxStack, DEFAULT_MAX_STACK, 0);
     this._captureStacks = (options.captureStacks ?? true) && this._maxStack > 0;
+    const perSecond = options.maxStackCapturesPerSecond ?? 2000;
+    if (!(perSecond >= 0))
+      diag.warn(`appstats: maxStackCapturesPerSecond must be >= 0, got ${perSecond}; using 2000`);
+    this._stackBudget = new StackBudget(perSecond >= 0 ? perSecond : 2000);
     this._redactor = createRedactor(options);
     this._sweepTimer = setInterval(
       () => this._sweep(),
@@ -263,6 +305,8 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       callPerfStart: new Map(),
       openIds: new Set(),
       stacks: new Map(),
+      captureStacks: this._captureStacks && this._stackBudget.hasRoom(),
+      stacksSkipped: false,
       rootEnded: false,
       droppedCalls: 0,
       overheadMs: 0,
@@ -293,11 +337,20 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     request.openIds.add(id);
     this._requestOfSpan.set(id, request);
     this._bufferedSpans++;
-    if (this._captureStacks && span.kind === SpanKind.CLIENT) {
+    if (span.kind === SpanKind.CLIENT) {
+      if (!request.captureStacks) {
+        request.stacksSkipped = this._captureStacks;
+        return;
+      }
       // A client call made inside another (a Datastore RPC's HTTP/2 request, say) was made for the
       // same app line: share the outer call's capture instead of walking the stack again.
       const outer = span.parentSpanContext && request.stacks.get(span.parentSpanContext.spanId);
-      request.stacks.set(id, outer ?? captureCallSites(this._maxStack));
+      if (outer) {
+        request.stacks.set(id, outer);
+      } else {
+        request.stacks.set(id, captureCallSites(this._maxStack));
+        this._stackBudget.spend();
+      }
     }
   }
 
@@ -336,6 +389,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
           calls: request.calls,
           pendingSpanIds,
           droppedCalls: request.droppedCalls,
+          stacksSkipped: request.stacksSkipped,
           overheadMs: request.overheadMs,
           stackOf: (span) => {
             const sites = request.stacks.get(span.spanContext().spanId);

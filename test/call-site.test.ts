@@ -3,7 +3,7 @@ import { sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
+import { AppstatsSpanProcessor, StackBudget } from '../exporter/span-processor.js';
 import { captureCallSites, formatCallSites, isSkippedFrame } from '../instrumentations/call-site.js';
 import { newRegisteredProvider, TeeExporter } from './helpers/pipeline.js';
 
@@ -97,6 +97,48 @@ describe('call sites', () => {
     assert.equal(fetchCall.call_stack[0].class_or_file_name, THIS_FILE);
     assert.equal(fetchCall.call_stack[0].line_number, line);
     assert.deepEqual(compute.call_stack, [], 'only CLIENT spans pay for a stack');
+    await provider.shutdown();
+  });
+});
+
+describe('the stack budget', () => {
+  it('refills at its rate, holds one second of captures, and lets a request overspend', () => {
+    let now = 0;
+    const budget = new StackBudget(10, () => now);
+    assert.equal(budget.hasRoom(), true);
+    for (let i = 0; i < 25; i++) budget.spend(); // one request of 25 calls: 15 in debt
+    assert.equal(budget.hasRoom(), false);
+    now = 1000; // +10 tokens: still 5 in debt
+    assert.equal(budget.hasRoom(), false);
+    now = 1600; // +6: 1 token
+    assert.equal(budget.hasRoom(), true);
+    now = 100_000; // a long quiet spell refills one second's worth, no more
+    assert.equal(budget.hasRoom(), true);
+    for (let i = 0; i < 10; i++) budget.spend();
+    assert.equal(budget.hasRoom(), false);
+    assert.equal(new StackBudget(Number.POSITIVE_INFINITY).hasRoom(), true);
+    assert.equal(new StackBudget(0).hasRoom(), false);
+  });
+
+  it('gives a request all its stacks or none, and says when the budget skipped them', async () => {
+    const tee = new TeeExporter();
+    const provider = newRegisteredProvider([
+      new AppstatsSpanProcessor({ exporter: tee, maxStackCapturesPerSecond: 5 }),
+    ]);
+    const tracer = trace.getTracer('app');
+    const request = (name: string) =>
+      tracer.startActiveSpan(name, (root) => {
+        for (let i = 0; i < 10; i++) tracer.startSpan('call', { kind: SpanKind.CLIENT }).end();
+        root.end();
+      });
+    request('first'); // starts with room: all 10 calls get stacks (the budget goes into debt)
+    request('second'); // starts in debt: none
+    await provider.forceFlush();
+    const [first, second] = tee.records;
+    assert.ok(first.individual_stats.every((c) => c.call_stack.length > 0));
+    assert.equal(first.incomplete, undefined);
+    assert.ok(second.individual_stats.every((c) => c.call_stack.length === 0));
+    assert.deepEqual(second.incomplete, { stacks_skipped: true });
     await provider.shutdown();
   });
 });

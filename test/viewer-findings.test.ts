@@ -113,3 +113,13 @@ test('repeatedCallNames: the per-path hint from a part (counts only)', () => {
   ]);
   assert.deepEqual(repeatedCallNames(sampleRecord({ calls: 4 })), []);
 });
+
+test('details page: incompleteness notes say what each cut means, the stack budget included', async () => {
+  const { incompletenessNotes } = await import('../viewer/pages/details.js');
+  assert.deepEqual(incompletenessNotes(undefined), []);
+  const notes = incompletenessNotes({ pending_calls: 2, stacks_skipped: true, calls_clipped: 5 });
+  assert.equal(notes.length, 3);
+  assert.ok(notes.some((n) => n.includes('2 call(s) were still pending')));
+  assert.ok(notes.some((n) => n.includes('maxStackCapturesPerSecond')));
+  assert.ok(notes.some((n) => n.includes('5 call(s) were cut')));
+});

@@ -36,9 +36,12 @@ function historyRow(row: HistoryRow, links: Links): Html {
 function historyCells(row: HistoryRow, links: Links): Html {
   const { summary, calls, cost } = row;
   const start = summary.start_timestamp_milliseconds;
-  const incomplete = summary.incomplete
-    ? h` <span class="badge" title="Calls were pending, dropped or clipped when this record was written">incomplete</span>`
-    : '';
+  // Stacks skipped by the budget leave the calls whole: not worth a badge in the history.
+  const { stacks_skipped: _budget, ...cuts } = summary.incomplete ?? {};
+  const incomplete =
+    Object.keys(cuts).length > 0
+      ? h` <span class="badge" title="Calls were pending, dropped or clipped when this record was written">incomplete</span>`
+      : '';
   const callCell =
     summary.rpc_stats.length === 0
       ? '0'

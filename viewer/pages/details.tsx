@@ -36,6 +36,10 @@ export function incompletenessNotes(incomplete: Incompleteness | undefined): str
       `${incomplete.calls_clipped} call(s) were cut to fit the value size limit (the first ones are kept)`,
     );
   if (incomplete.stacks_dropped) notes.push('call stacks were dropped to fit the value size limit');
+  if (incomplete.stacks_skipped)
+    notes.push(
+      'call stacks were not captured: the stack budget (maxStackCapturesPerSecond) was spent when it started',
+    );
   if (incomplete.details_clipped)
     notes.push('summaries and attributes were shortened to fit the value size limit');
   if (incomplete.rpc_stats_clipped) notes.push(`${incomplete.rpc_stats_clipped} RPC stats entries were cut`);
