@@ -3,7 +3,8 @@
  * through memjs (5 one after another, then 5 at once), as a cached page would.
  * Variant (argv[2]): none (no tracing) | otel (http + memjs instrumentations, BatchSpanProcessor
  * with a no-op exporter) | appstats (the same plus AppstatsSpanProcessor recording every request
- * into the same memcached). argv[3]: the memcached address. BENCH_STACKS=0 turns stacks off.
+ * into the same memcached, default options) | appstats-every-stack (no stack budget) |
+ * appstats-no-stacks (captureStacks: false). argv[3]: the memcached address.
  * Prints the port it listens on, then serves until killed.
  */
 import { createRequire } from 'node:module';
@@ -29,13 +30,17 @@ if (variant !== 'none') {
       shutdown: async () => {},
     }),
   ];
-  if (variant === 'appstats') {
+  if (variant.startsWith('appstats')) {
     const exporter = new AppstatsExporter(
-      process.env.BENCH_STORE === 'memory' ? { store: new MemoryStore() } : { memcache: memcacheAddress, keyPrefix: 'bench' },
+      process.env.BENCH_STORE === 'memory'
+        ? { store: new MemoryStore() }
+        : { memcache: memcacheAddress, keyPrefix: 'bench' },
     );
     const processor = new AppstatsSpanProcessor({
       exporter,
-      captureStacks: process.env.BENCH_STACKS !== '0',
+      captureStacks: variant !== 'appstats-no-stacks' && process.env.BENCH_STACKS !== '0',
+      // appstats-every-stack: no stack budget, a stack for every call of every request.
+      ...(variant === 'appstats-every-stack' ? { maxStackCapturesPerSecond: Number.POSITIVE_INFINITY } : {}),
     });
     appstatsStats = () => ({ processor: processor.stats(), exporter: exporter.stats() });
     processors.push(processor);
@@ -59,7 +64,7 @@ const cpuAtStart = process.cpuUsage();
 // on the machine (the load generator, memcached) disturb less than req/s.
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(cpuAtStart);
-  if (appstatsStats) console.error(JSON.stringify(appstatsStats()));
+  if (appstatsStats && process.env.BENCH_VERBOSE) console.error(JSON.stringify(appstatsStats()));
   console.log(JSON.stringify({ served, cpuMicros: cpu.user + cpu.system }));
   process.exit(0);
 });

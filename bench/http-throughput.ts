@@ -44,12 +44,10 @@ async function measure(variant: string): Promise<{ rps: number; p99: number; cpu
   };
 }
 
-const variants = ['none', 'otel', 'appstats'] as const;
-const runs: Record<string, { rps: number; p99: number; cpuPerRequest: number }[]> = {
-  none: [],
-  otel: [],
-  appstats: [],
-};
+const variants = ['none', 'otel', 'appstats', 'appstats-every-stack', 'appstats-no-stacks'] as const;
+const runs: Record<string, { rps: number; p99: number; cpuPerRequest: number }[]> = Object.fromEntries(
+  variants.map((v) => [v, []]),
+);
 for (let round = 0; round < ROUNDS; round++) {
   for (const variant of variants) {
     const r = await measure(variant);
@@ -70,5 +68,7 @@ for (const v of variants)
   console.log(`  ${v.padEnd(9)} ${rps[v].toFixed(0)} (${p99[v]}) ${cpu[v].toFixed(0)}`);
 console.log(`  app CPU per request, appstats / plain OTel: ${(cpu.appstats / cpu.otel).toFixed(3)}x`);
 console.log(`  appstats / plain OTel: ${(rps.appstats / rps.otel).toFixed(3)}x (target >= 0.95x)`);
+console.log(`  appstats-every-stack / plain OTel: ${(rps['appstats-every-stack'] / rps.otel).toFixed(3)}x`);
+console.log(`  appstats-no-stacks / plain OTel: ${(rps['appstats-no-stacks'] / rps.otel).toFixed(3)}x`);
 console.log(`  plain OTel / no tracing: ${(rps.otel / rps.none).toFixed(3)}x`);
 await memcached.stop();
