@@ -314,7 +314,9 @@ export function spanToCall(
   const billed = parseJson<BilledOp[]>(a[ATTR_BILLED_OPS], isBilledOps) ?? [];
   const parentSpanId = span.parentSpanContext?.spanId;
   return {
-    service_call_name: callName(span),
+    // Names are clipped like summaries: some instrumentations name spans by their SQL, and one
+    // megabyte name (in the call, its rpc_stats entry and the part) made the ladder cut every call.
+    service_call_name: clip(callName(span), options.maxSummaryChars),
     request_data_summary: clip(requestSummaryOf(a, options.redactor), options.maxSummaryChars),
     response_data_summary: clip(responseSummaryOf(a), options.maxSummaryChars),
     start_offset_milliseconds: roundMs(call.offsetMs),
@@ -327,7 +329,7 @@ export function spanToCall(
     billed_ops: billed,
     span_id: span.spanContext().spanId,
     ...(parentIsCall && parentSpanId ? { parent_span_id: parentSpanId } : {}),
-    span_name: span.name,
+    span_name: clip(span.name, options.maxSummaryChars),
     span_kind: KIND_NAMES[span.kind] ?? 'INTERNAL',
     status: span.status.message
       ? { code: status, message: clip(span.status.message, options.maxSummaryChars) }
