@@ -5,10 +5,13 @@
  * with a no-op exporter) | appstats (the same plus AppstatsSpanProcessor recording every request
  * into the same memcached, default options) | appstats-every-stack (no stack budget) |
  * appstats-no-stacks (captureStacks: false). argv[3]: the memcached address.
- * Prints the port it listens on, then serves until killed.
+ * BENCH_NEVER_END_EVERY=n: every n-th request also starts a client span it never ends (bench/soak.ts).
+ * Prints the port it listens on, then serves until killed; SIGUSR2 prints a memory line (after a GC
+ * when run with --expose-gc).
  */
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -59,18 +62,27 @@ await Promise.all(
 );
 
 let served = 0;
+const neverEndEvery = Number(process.env.BENCH_NEVER_END_EVERY ?? 0);
 const cpuAtStart = process.cpuUsage();
+function memory(): Record<string, unknown> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heapUsedMb: heapUsed / 2 ** 20, rssMb: rss / 2 ** 20, served, appstats: appstatsStats?.() };
+}
+process.on('SIGUSR2', () => console.log(JSON.stringify({ memory: memory() })));
 // On SIGTERM, report the CPU this process spent per request served: a figure that other processes
 // on the machine (the load generator, memcached) disturb less than req/s.
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(cpuAtStart);
   if (appstatsStats && process.env.BENCH_VERBOSE) console.error(JSON.stringify(appstatsStats()));
-  console.log(JSON.stringify({ served, cpuMicros: cpu.user + cpu.system }));
+  console.log(JSON.stringify({ served, cpuMicros: cpu.user + cpu.system, memory: memory() }));
   process.exit(0);
 });
 
 const server = http.createServer(async (_req, res) => {
   served++;
+  if (neverEndEvery > 0 && served % neverEndEvery === 0)
+    trace.getTracer('bench').startSpan('never.ends', { kind: SpanKind.CLIENT });
   let bytes = 0;
   for (let i = 0; i < 5; i++) bytes += (await cache.get(`greeting:${i}`)).value?.length ?? 0;
   const rest = await Promise.all(Array.from({ length: 5 }, (_, i) => cache.get(`greeting:${i + 5}`)));
