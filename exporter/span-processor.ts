@@ -292,7 +292,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     if (this._open.size >= this._maxOpenRequests || this._bufferedSpans >= this._maxBufferedSpans) {
       this._stats.droppedRequests++;
       this._capWarning.warn(
-        `${this._stats.droppedRequests} requests dropped (maxOpenRequests=${this._maxOpenRequests})`,
+        `${this._stats.droppedRequests} requests dropped (${this._capReached('maxOpenRequests', this._open.size >= this._maxOpenRequests)})`,
       );
       return undefined;
     }
@@ -317,6 +317,12 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     return request;
   }
 
+  /** Names the cap that refused: its own, or the global span cap (an operator raises the one that bit). */
+  private _capReached(name: 'maxOpenRequests' | 'maxCallsPerRequest', own: boolean): string {
+    const value = name === 'maxOpenRequests' ? this._maxOpenRequests : this._maxCallsPerRequest;
+    return own ? `${name}=${value}` : `maxBufferedSpans=${this._maxBufferedSpans}`;
+  }
+
   private _skip(): undefined {
     this._stats.skipped++;
     return undefined;
@@ -327,7 +333,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       request.droppedCalls++;
       this._stats.droppedCalls++;
       this._capWarning.warn(
-        `${this._stats.droppedCalls} calls dropped (maxCallsPerRequest=${this._maxCallsPerRequest})`,
+        `${this._stats.droppedCalls} calls dropped (${this._capReached('maxCallsPerRequest', request.calls.length >= this._maxCallsPerRequest)})`,
       );
       return;
     }
