@@ -54,6 +54,7 @@ describe('memory stays within the caps', () => {
         afterSweep: number;
         afterShutdown: number;
       };
+      diag: string[];
     };
     t.diagnostic(
       `burst: ${result.rootsPerSecond} roots/s with appstats, ${result.bareRootsPerSecond} without`,
@@ -70,6 +71,13 @@ describe('memory stays within the caps', () => {
     assert.ok(result.atCaps.droppedRequests > 90_000, 'past the caps, requests are not tracked (counted)');
     assert.deepEqual([result.afterSweep.openRequests, result.afterSweep.bufferedSpans], [0, 0]);
     assert.ok(result.afterSweep.incompleteRecords > 0, 'the never-ending ones were written as incomplete');
+    // 200,000 drops of three kinds, reported in one diag line each (the next would come a minute later).
+    t.diagnostic(`diag: ${JSON.stringify(result.diag)}`);
+    assert.ok(result.diag.length <= 4, `${result.diag.length} diag lines`);
+    assert.ok(result.diag.some((line) => /records dropped, memcache writes are backed up/.test(line)));
+    assert.ok(
+      result.diag.some((line) => /not recorded, caps reached: .*\(maxBufferedSpans=100000\)/.test(line)),
+    );
     // Held at the caps: tens of MB (about 1 KB a span). After: back within a few MB of the start.
     assert.ok(result.heapMb.capsFull > result.heapMb.baseline);
     assert.ok(

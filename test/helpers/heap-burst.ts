@@ -12,7 +12,7 @@
  * after maxRequestAgeMs (3 s here) and memory must come back.
  * Prints one JSON line with the heap after a full GC at each point and the highest stats seen.
  */
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, DiagLogLevel, diag, SpanKind, trace } from '@opentelemetry/api';
 import { AppstatsExporter } from '../../exporter/exporter.js';
 import { AppstatsSpanProcessor } from '../../exporter/span-processor.js';
 import { testProvider } from './tracing.js';
@@ -27,6 +27,19 @@ function heapMb(): number {
   gc?.();
   return Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10;
 }
+
+/** What appstats reported through diag: counted drops, rate-limited to a line a minute per kind. */
+const diagLines: string[] = [];
+diag.setLogger(
+  {
+    error: (m) => diagLines.push(m),
+    warn: (m) => diagLines.push(m),
+    info: () => {},
+    debug: () => {},
+    verbose: () => {},
+  },
+  DiagLogLevel.WARN,
+);
 
 const exporter = new AppstatsExporter({ memcache, keyPrefix: 'burst' });
 const processor = new AppstatsSpanProcessor({ exporter, maxRequestAgeMs: 3000 });
@@ -107,5 +120,6 @@ process.stdout.write(
     atCaps,
     afterSweep,
     heapMb: heap,
+    diag: diagLines,
   })}\n`,
 );
