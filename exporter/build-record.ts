@@ -55,6 +55,7 @@ export interface BuildOptions {
 }
 
 const DEFAULT_REDACTOR = createRedactor();
+const MAX_PATH_CHARS = 2048;
 
 /** Milliseconds rounded to the microsecond: the record's unit. */
 export function roundMs(ms: number): number {
@@ -380,7 +381,9 @@ export function buildRecord(request: RequestSpans, options: BuildOptions = {}): 
     ...(request.stacksSkipped ? { stacks_skipped: true } : {}),
   };
   const serviceName = str(root.resource?.attributes['service.name']) ?? '';
-  const path = options.normalizePath ? options.normalizePath(http.path) : http.path;
+  // A path (or a job's span name) is a dashboard row's label: a megabyte of it would make every
+  // part it is in oversize. URLs past 2 KiB are rare; the cut says so inline.
+  const path = clip(options.normalizePath ? options.normalizePath(http.path) : http.path, MAX_PATH_CHARS);
   return {
     v: RECORD_VERSION,
     start_timestamp_milliseconds: roundMs(hrTimeToMs(root.startTime)),

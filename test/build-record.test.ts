@@ -242,6 +242,15 @@ describe('buildRecord', () => {
     assert.deepEqual(record.incomplete, { pending_calls: 1, dropped_calls: 4 });
   });
 
+  it('clips a megabyte-long job name used as the path', () => {
+    const collector = spansOf((tracer) => {
+      tracer.startSpan('x'.repeat(1_000_000)).end();
+    });
+    const record = buildRecord({ root: collector.ended[0], calls: [] });
+    assert.equal(record.http_path.length, 2048);
+    assert.match(record.http_path, /\+\d+ chars\)$/);
+  });
+
   it('applies normalizePath to the path the dashboard groups by', () => {
     const collector = spansOf((tracer) => {
       tracer
