@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,6 +25,7 @@ import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
 import { MemcacheStore } from '../exporter/stores/memcache-store.js';
 import { createViewer } from '../viewer/index.js';
 import { textOf } from './helpers/html-text.js';
+import { listen, patchedHttp } from './helpers/http-server.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { testProvider } from './helpers/tracing.js';
 
@@ -63,7 +61,6 @@ const http = new HttpInstrumentation({
     client: { requestHeaders: ['authorization', 'cookie'], responseHeaders: ['set-cookie'] },
   },
 });
-const patchedHttp = (): typeof import('node:http') => createRequire(import.meta.url)('node:http');
 
 function register(provider: NodeTracerProvider): void {
   trace.disable();
@@ -71,23 +68,6 @@ function register(provider: NodeTracerProvider): void {
   propagation.disable();
   provider.register();
   http.setTracerProvider(provider);
-}
-
-async function serve(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server = patchedHttp().createServer(handler);
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -151,7 +131,7 @@ describe('XSS payloads in every field a record can carry are inert', () => {
       })`,
       { filename: `/srv/app/${xss('file')}.js` },
     ) as (t: typeof tracer, attrs: Record<string, string>) => void;
-    const server = await serve((_req, res) => {
+    const server = await listen((_req, res) => {
       const root = trace.getActiveSpan();
       root?.setAttribute('http.route', xss('route'));
       root?.setAttribute('enduser.id', xss('user'));
@@ -300,11 +280,11 @@ describe('secrets never reach memcache', () => {
     });
     const provider = testProvider([processor], 'secrets-app');
     register(provider);
-    const backend = await serve((_req, res) => {
+    const backend = await listen((_req, res) => {
       res.setHeader('Set-Cookie', `backend=${SECRETS.setCookie}-backend`);
       res.end('backend');
     });
-    const app = await serve(async (_req, res) => {
+    const app = await listen(async (_req, res) => {
       // Each record in its own 100 ms slot: a later request in the same slot would overwrite it.
       await new Promise((resolve) => setTimeout(resolve, 150));
       patchedHttp().get(

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -7,17 +5,14 @@ import type { RecordExporter } from '../../exporter/exporter.js';
 import type { RequestRecord } from '../../exporter/record.js';
 import { testProvider } from './tracing.js';
 
+export { listen, patchedHttp } from './http-server.js';
+
 /**
  * The real @opentelemetry/instrumentation-http, enabled once per test process. It patches the
  * `http` module object in place when `http` is next required; ESM named imports bound earlier would
  * miss the patch, so servers are created through `patchedHttp()`.
  */
 const httpInstrumentation = new HttpInstrumentation();
-const requireHere = createRequire(import.meta.url);
-
-export function patchedHttp(): typeof import('node:http') {
-  return requireHere('node:http');
-}
 
 /**
  * Registers a fresh provider globally (context manager included: async context must flow for
@@ -51,24 +46,6 @@ export class TeeExporter implements RecordExporter {
   async shutdown(): Promise<void> {
     await this._next?.shutdown();
   }
-}
-
-/** A real HTTP server (instrumented) on a free loopback port. */
-export async function listen(
-  handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const server = patchedHttp().createServer(handler);
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Polls until `check` is true (records are written after the response): bounded, never a timing assertion. */
