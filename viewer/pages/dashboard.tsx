@@ -2,6 +2,7 @@ import type { FC } from 'hono/jsx';
 import type { Dashboard, HistoryRow, PathRow, RpcRow } from '../aggregate.js';
 import { historyRows } from '../components/history-rows.js';
 import { Layout } from '../components/layout.js';
+import { ExpandableHeading } from '../components/section-heading.js';
 import { SortHeader } from '../components/sort-header.js';
 import { type DashboardQuery, formatSort, isFiltered, queryParams, SORT_PARAMS } from '../dashboard-query.js';
 import { formatCost, formatMs, formatPercent, formatTimestamp } from '../format.js';
@@ -144,14 +145,11 @@ const RpcStatsTable: FC<{ rows: RpcRow[]; query: DashboardQuery; links: Links }>
   const sort = { field: 'rpcSort' as const, query, links, anchor: 'rpc-stats' };
   return (
     <section id="rpc-stats">
-      <h2>
-        RPC Stats <span class="muted small">one row per call name; open a row for its paths</span>
-        <span class="tools">
-          <button type="button" data-expand="rpc-stats" hidden>
-            Expand all
-          </button>
-        </span>
-      </h2>
+      <ExpandableHeading
+        section="rpc-stats"
+        title="RPC Stats"
+        hint="one row per call name; open a row for its paths"
+      />
       <table>
         <thead>
           <tr>
@@ -236,14 +234,11 @@ const PathStatsTable: FC<{ rows: PathRow[]; query: DashboardQuery; links: Links 
   const sort = { field: 'pathSort' as const, query, links, anchor: 'path-stats' };
   return (
     <section id="path-stats">
-      <h2>
-        Path Stats <span class="muted small">one row per method and route; open a row for its calls</span>
-        <span class="tools">
-          <button type="button" data-expand="path-stats" hidden>
-            Expand all
-          </button>
-        </span>
-      </h2>
+      <ExpandableHeading
+        section="path-stats"
+        title="Path Stats"
+        hint="one row per method and route; open a row for its calls"
+      />
       <table>
         <thead>
           <tr>
@@ -333,14 +328,11 @@ const HistoryTable: FC<{ rows: HistoryRow[]; query: DashboardQuery; links: Links
   const sort = { field: 'historySort' as const, query, links, anchor: 'history' };
   return (
     <section id="history">
-      <h2>
-        Requests History <span class="muted small">newest first; open the calls for per-RPC counts</span>
-        <span class="tools">
-          <button type="button" data-expand="history" hidden>
-            Expand all
-          </button>
-        </span>
-      </h2>
+      <ExpandableHeading
+        section="history"
+        title="Requests History"
+        hint="newest first; open the calls for per-RPC counts"
+      />
       <table>
         <thead>
           <tr>

@@ -2,6 +2,7 @@ import type { FC } from 'hono/jsx';
 import type { Incompleteness, RequestRecord } from '../../exporter/record.js';
 import { billedOpsText, callTrace } from '../components/call-trace.js';
 import { Layout } from '../components/layout.js';
+import { ExpandableHeading } from '../components/section-heading.js';
 import { serviceClasses, Timeline } from '../components/timeline.js';
 import { type Finding, findCallFindings, flaggedCalls } from '../findings.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
@@ -195,14 +196,11 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
         </div>
       </section>
       <section id="traces">
-        <h2>
-          RPC Call Traces <span class="muted small">{calls.length} calls, app frames first</span>
-          <span class="tools">
-            <button type="button" data-expand="traces" hidden>
-              Expand all
-            </button>
-          </span>
-        </h2>
+        <ExpandableHeading
+          section="traces"
+          title="RPC Call Traces"
+          hint={`${calls.length} calls, app frames first`}
+        />
         {calls.length === 0 ? <div class="body muted">This request made no calls.</div> : null}
         {toJsx(
           h`${calls.map((call, i) =>
