@@ -2,7 +2,7 @@
 // process, its tracing set up by --import), against a real memcached; a real HTTP request that makes
 // memcache calls must leave its record in memcache, and the viewer mounted in the app must list it.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,10 +11,9 @@ import { decodeRecord, isFullRecord } from '../exporter/codec.js';
 import type { RequestRecord, RequestSummary } from '../exporter/record.js';
 import { allPartKeys, recordKey } from '../exporter/record-key.js';
 import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { startChildApp, stopChildApp } from './helpers/child-app.js';
 import { textOf } from './helpers/html-text.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface Example {
   name: string;
@@ -48,9 +47,6 @@ const EXAMPLES: Example[] = [
 let memcached: MemcachedServer;
 let store: MemcacheStore;
 const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
 
 before(async () => {
   memcached = await startMemcached();
@@ -63,15 +59,8 @@ after(async () => {
   await memcached?.stop();
 });
 
-/** SIGTERM (the examples write their last records and exit), SIGKILL if that takes over 5 s. */
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopChildApp(child);
   children.delete(child);
 }
 
@@ -85,28 +74,13 @@ function childEnv(example: Example): NodeJS.ProcessEnv {
 
 /** Starts an example; resolves with its URL once it prints it. */
 async function startExample(example: Example): Promise<{ child: ChildProcess; url: string }> {
-  const app = `examples/${example.name}/app.ts`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', example.setup, app], {
-    cwd: ROOT,
-    env: childEnv(example),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(new RegExp(`${example.name} listening on (http://[^/\\s]+)/`));
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code, signal) =>
-      reject(new Error(`${app} exited (${code ?? signal}) before listening:\n${output}`)),
-    );
-  });
-  return { child, url };
+  const app = await startChildApp(
+    ['--import', 'tsx', '--import', example.setup, `examples/${example.name}/app.ts`],
+    childEnv(example),
+    new RegExp(`${example.name} listening on (http://[^/\\s]+)/`),
+  );
+  children.add(app.child);
+  return { child: app.child, url: app.ready[1] };
 }
 
 /** All parts in memcache, decoded. */

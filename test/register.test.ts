@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,19 +10,16 @@ import type { RequestRecord, RequestSummary } from '../exporter/record.js';
 import { allPartKeys, recordKey } from '../exporter/record-key.js';
 import { MemcacheStore } from '../exporter/stores/memcache-store.js';
 import { settingsFromEnv } from '../instrumentations/register-settings.js';
+import { startChildApp, stopChildApp } from './helpers/child-app.js';
 import { type DatastoreEmulator, startDatastoreEmulator } from './helpers/datastore-emulator.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REGISTER = fileURLToPath(new URL('../register.ts', import.meta.url));
 
 let memcached: MemcachedServer;
 let emulator: DatastoreEmulator;
 let store: MemcacheStore;
 const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
 
 before(async () => {
   [memcached, emulator] = await Promise.all([startMemcached(), startDatastoreEmulator('datastore')]);
@@ -47,12 +43,7 @@ after(async () => {
 });
 
 async function stopApp(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+  await stopChildApp(child);
   children.delete(child);
 }
 
@@ -62,9 +53,9 @@ async function startApp(
   keyPrefix: string,
   extraEnv: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', REGISTER, fixture], {
-    cwd: ROOT,
-    env: {
+  const app = await startChildApp(
+    ['--import', 'tsx', '--import', REGISTER, fixture],
+    {
       ...process.env,
       ...emulator.env,
       APP_MEMCACHE: memcached.address,
@@ -73,25 +64,10 @@ async function startApp(
       OTEL_SERVICE_NAME: keyPrefix,
       ...extraEnv,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let stdout = '';
-    child.stdout?.on('data', (chunk) => {
-      stdout += chunk;
-      const match = stdout.match(/listening (\d+)/);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`${fixture} exited (${code}) before listening:\n${output}`)),
-    );
-  });
-  return { child, port, stderr: () => output };
+    /listening (\d+)/,
+  );
+  children.add(app.child);
+  return { child: app.child, port: Number(app.ready[1]), stderr: app.output };
 }
 
 /** The line after each `// @call <name> (next line)` comment of a fixture, by name (1-based). */
