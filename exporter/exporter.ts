@@ -34,9 +34,15 @@ export interface ExporterStats {
   inFlight: number;
 }
 
+/**
+ * A record, or the function that builds it: the processor hands records over unbuilt, so an
+ * exporter that is going to drop one (writes backed up) spares the app the building.
+ */
+export type RecordSource = RequestRecord | (() => RequestRecord);
+
 /** What the span processor hands records to; `AppstatsExporter` is the one we ship. */
 export interface RecordExporter {
-  export(record: RequestRecord): void;
+  export(record: RecordSource): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -123,8 +129,11 @@ export class AppstatsExporter implements RecordExporter {
     this._ownsStore = owned;
   }
 
-  /** Sizes, encodes and starts the write of one record. Synchronous, never throws. */
-  export(record: RequestRecord): void {
+  /**
+   * Builds (when given a builder), sizes, encodes and starts the write of one record, unless it is
+   * going to be dropped: then nothing is built. Synchronous, never throws.
+   */
+  export(source: RecordSource): void {
     try {
       if (this._shutdown) return;
       if (this._inFlight.size >= this._maxInFlight) {
@@ -134,6 +143,7 @@ export class AppstatsExporter implements RecordExporter {
         );
         return;
       }
+      const record = typeof source === 'function' ? source() : source;
       const fitted = fitRecord(record, this._maxValueBytes);
       if (!fitted) {
         this._stats.tooLarge++;

@@ -9,7 +9,7 @@ import {
 import { buildRecord, hrDiffMs, httpFieldsOf } from './build-record.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
-import type { StackFrame } from './record.js';
+import type { RequestRecord, StackFrame } from './record.js';
 import { createRedactor, type RedactionOptions, type Redactor } from './redact.js';
 
 /** A root span carrying this attribute (set to true) is not recorded: the viewer marks its own requests so. */
@@ -382,46 +382,47 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private _finish(request: OpenRequest): void {
     if (!this._open.has(request.rootId)) return;
     this._forget(request);
+    const pendingSpanIds = new Set(request.openIds);
+    if (!request.rootEnded) pendingSpanIds.add(request.rootId);
+    this._rememberLate(request.rootId);
+    for (const id of pendingSpanIds) this._rememberLate(id);
+    if (pendingSpanIds.size > 0) this._stats.incompleteRecords++;
+    this._stats.recorded++;
+    // Handed over unbuilt: an exporter that would drop the record (writes backed up) never builds
+    // it, so a saturated appstats costs the app next to nothing.
+    this._exporter.export(() => this._build(request, pendingSpanIds));
+  }
+
+  /** The record of a request as it stands; its overhead includes this build. */
+  private _build(request: OpenRequest, pendingSpanIds: ReadonlySet<string>): RequestRecord {
     const t0 = performance.now();
-    try {
-      const pendingSpanIds = new Set(request.openIds);
-      if (!request.rootEnded) pendingSpanIds.add(request.rootId);
-      this._rememberLate(request.rootId);
-      for (const id of pendingSpanIds) this._rememberLate(id);
-      const formatted = new Map<CapturedCallSites, StackFrame[]>();
-      const record = buildRecord(
-        {
-          root: request.root,
-          calls: request.calls,
-          pendingSpanIds,
-          droppedCalls: request.droppedCalls,
-          stacksSkipped: request.stacksSkipped,
-          overheadMs: request.overheadMs,
-          stackOf: (span) => {
-            const sites = request.stacks.get(span.spanContext().spanId);
-            if (!sites) return undefined;
-            // Nested calls share a capture (see _join): format it once.
-            const known = formatted.get(sites);
-            if (known) return known;
-            const frames = formatCallSites(sites, this._maxStack);
-            formatted.set(sites, frames);
-            return frames;
-          },
-          startOffsetOf: (span) => this._startOffset(request, span),
+    const formatted = new Map<CapturedCallSites, StackFrame[]>();
+    const record = buildRecord(
+      {
+        root: request.root,
+        calls: request.calls,
+        pendingSpanIds,
+        droppedCalls: request.droppedCalls,
+        stacksSkipped: request.stacksSkipped,
+        overheadMs: request.overheadMs,
+        stackOf: (span) => {
+          const sites = request.stacks.get(span.spanContext().spanId);
+          if (!sites) return undefined;
+          // Nested calls share a capture (see _join): format it once.
+          const known = formatted.get(sites);
+          if (known) return known;
+          const frames = formatCallSites(sites, this._maxStack);
+          formatted.set(sites, frames);
+          return frames;
         },
-        { normalizePath: this._normalizePath, redactor: this._redactor },
-      );
-      // The time spent building belongs to the overhead too; the encoding that follows cannot be
-      // counted in the record it produces.
-      record.overhead_walltime_milliseconds =
-        Math.round((request.overheadMs + performance.now() - t0) * 1000) / 1000;
-      if (record.incomplete?.pending_calls || record.incomplete?.root_pending)
-        this._stats.incompleteRecords++;
-      this._stats.recorded++;
-      this._exporter.export(record);
-    } catch (error) {
-      this._errorWarning.warn(`building a record: ${(error as Error)?.message}`);
-    }
+        startOffsetOf: (span) => this._startOffset(request, span),
+      },
+      { normalizePath: this._normalizePath, redactor: this._redactor },
+    );
+    // The encoding that follows cannot be counted in the record it produces.
+    record.overhead_walltime_milliseconds =
+      Math.round((request.overheadMs + performance.now() - t0) * 1000) / 1000;
+    return record;
   }
 
   /**

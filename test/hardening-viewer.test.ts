@@ -27,6 +27,7 @@ import { createViewer } from '../viewer/index.js';
 import { textOf } from './helpers/html-text.js';
 import { listen, patchedHttp } from './helpers/http-server.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
+import { TeeExporter } from './helpers/tee-exporter.js';
 import { testProvider } from './helpers/tracing.js';
 
 /**
@@ -106,16 +107,8 @@ describe('XSS payloads in every field a record can carry are inert', () => {
 
   before(async () => {
     const exporter = new AppstatsExporter({ memcache: memcached.address, keyPrefix: PREFIX });
-    const processor = new AppstatsSpanProcessor({
-      exporter: {
-        export: (record) => {
-          written.push(record);
-          exporter.export(record);
-        },
-        forceFlush: () => exporter.forceFlush(),
-        shutdown: () => exporter.shutdown(),
-      },
-    });
+    const tee = new TeeExporter(exporter, written);
+    const processor = new AppstatsSpanProcessor({ exporter: tee });
     const provider = testProvider([processor], SERVICE);
     register(provider);
     const tracer = trace.getTracer('hardening');
@@ -268,16 +261,8 @@ describe('secrets never reach memcache', () => {
 
   before(async () => {
     const exporter = new AppstatsExporter({ memcache: memcached.address, keyPrefix: PREFIX });
-    const processor = new AppstatsSpanProcessor({
-      exporter: {
-        export: (record) => {
-          records.push(record);
-          exporter.export(record);
-        },
-        forceFlush: () => exporter.forceFlush(),
-        shutdown: () => exporter.shutdown(),
-      },
-    });
+    const tee = new TeeExporter(exporter, records);
+    const processor = new AppstatsSpanProcessor({ exporter: tee });
     const provider = testProvider([processor], 'secrets-app');
     register(provider);
     const backend = await listen((_req, res) => {

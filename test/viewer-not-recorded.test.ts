@@ -6,6 +6,7 @@ import type { RequestRecord } from '../exporter/record.js';
 import { AppstatsSpanProcessor, ATTR_IGNORE } from '../exporter/span-processor.js';
 import { MemoryStore } from '../exporter/stores/memory-store.js';
 import { createViewer } from '../viewer/index.js';
+import { TeeExporter } from './helpers/tee-exporter.js';
 import { testProvider } from './helpers/tracing.js';
 
 /**
@@ -22,11 +23,7 @@ test('requests to the viewer are marked and not recorded; the app beside it stil
   const records: RequestRecord[] = [];
   const processor = new AppstatsSpanProcessor({
     ignorePaths: [],
-    exporter: {
-      export: (record) => records.push(record),
-      forceFlush: async () => {},
-      shutdown: async () => {},
-    },
+    exporter: new TeeExporter(undefined, records),
   });
   const provider = testProvider([processor]);
   provider.register();

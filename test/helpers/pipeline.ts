@@ -1,11 +1,10 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import type { RecordExporter } from '../../exporter/exporter.js';
-import type { RequestRecord } from '../../exporter/record.js';
 import { testProvider } from './tracing.js';
 
 export { listen, patchedHttp } from './http-server.js';
+export { TeeExporter } from './tee-exporter.js';
 
 /**
  * The real @opentelemetry/instrumentation-http, enabled once per test process. It patches the
@@ -30,22 +29,6 @@ export function newRegisteredProvider(processors: Parameters<typeof testProvider
   const provider = testProvider(processors);
   registerProvider(provider);
   return provider;
-}
-
-/** Forwards to a real exporter and keeps every record, for assertions on what was written. */
-export class TeeExporter implements RecordExporter {
-  readonly records: RequestRecord[] = [];
-  constructor(private readonly _next?: RecordExporter) {}
-  export(record: RequestRecord): void {
-    this.records.push(record);
-    this._next?.export(record);
-  }
-  async forceFlush(): Promise<void> {
-    await this._next?.forceFlush();
-  }
-  async shutdown(): Promise<void> {
-    await this._next?.shutdown();
-  }
 }
 
 /** Polls until `check` is true (records are written after the response): bounded, never a timing assertion. */
