@@ -232,6 +232,8 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       request.overheadMs += performance.now() - t0;
       if (id === request.rootId) {
         request.rootEnded = true;
+        // Checked again at the end: the viewer marks its requests while serving them, and a root
+        // given its URL attributes after it started is only known by them now.
         if (span.attributes[ATTR_IGNORE] === true || this._isIgnoredPath(httpFieldsOf(span).path)) {
           this._forget(request);
           this._stats.skipped++;
