@@ -292,6 +292,9 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       if (!record) return this._skip();
     }
     if (this._open.size >= this._maxOpenRequests || this._bufferedSpans >= this._maxBufferedSpans) {
+      this._makeRoom(perfStart);
+    }
+    if (this._open.size >= this._maxOpenRequests || this._bufferedSpans >= this._maxBufferedSpans) {
       this._stats.droppedRequests++;
       this._capWarning.warn(
         `${this._stats.droppedRequests} requests dropped (${this._capReached('maxOpenRequests', this._open.size >= this._maxOpenRequests)})`,
@@ -323,6 +326,17 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private _capReached(name: 'maxOpenRequests' | 'maxCallsPerRequest', own: boolean): string {
     const value = name === 'maxOpenRequests' ? this._maxOpenRequests : this._maxCallsPerRequest;
     return own ? `${name}=${value}` : `maxBufferedSpans=${this._maxBufferedSpans}`;
+  }
+
+  /**
+   * At a cap, the oldest open request is written as it stands (`root_pending`), rather than the new
+   * one going unrecorded, once it has been open for twice `maxPendingMs`: roots that never end (a
+   * leak in the app) must not stop recording until the age sweep. A younger oldest is left alone.
+   */
+  private _makeRoom(now: number): void {
+    const oldest = this._open.values().next().value;
+    if (oldest && !oldest.rootEnded && now - oldest.rootPerfStart > 2 * this._maxPendingMs)
+      this._finish(oldest);
   }
 
   private _skip(): undefined {

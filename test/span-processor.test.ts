@@ -291,6 +291,29 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     await provider.shutdown();
   });
 
+  it('at the cap, writes the oldest root that has stayed open too long instead of dropping the new one', async () => {
+    const tee = new TeeExporter();
+    const processor = new AppstatsSpanProcessor({ exporter: tee, maxOpenRequests: 2, maxPendingMs: 20 });
+    const provider = newRegisteredProvider([processor]);
+    tracer().startSpan('leaked-1'); // never ended: an app bug
+    tracer().startSpan('leaked-2');
+    tracer().startSpan('too-soon').end(); // the oldest is young yet: this one is not recorded
+    assert.equal(processor.stats().droppedRequests, 1);
+    await sleep(60); // past 2 x maxPendingMs
+    tracer().startSpan('fresh').end();
+    await eventually(() => tee.records.length === 2, 'two records');
+    assert.deepEqual(
+      tee.records.map((r) => [r.http_path, r.incomplete?.root_pending ?? false]),
+      [
+        ['leaked-1', true],
+        ['fresh', false],
+      ],
+    );
+    assert.equal(processor.stats().droppedRequests, 1);
+    assert.equal(processor.stats().openRequests, 1, 'leaked-2 is still open, within the cap');
+    await provider.shutdown();
+  });
+
   it('serves every request while memcached is stopped mid-run, counts the failures, and resumes after restart', async () => {
     const own = await startMemcached();
     const exporter = new AppstatsExporter({ memcache: own.address, keyPrefix: 'outage' });
