@@ -58,6 +58,16 @@ beforeEach(() => {
   collector.ended.length = 0;
 });
 
+/** A span as its record shows it: call name, request summary, response summary. */
+function callOf(span: ReadableSpan): unknown[] {
+  return [ATTR_CALL_NAME, ATTR_REQUEST_SUMMARY, ATTR_RESPONSE_SUMMARY].map((key) => span.attributes[key]);
+}
+
+function callLine(span: ReadableSpan): string {
+  const [name, request, response] = callOf(span);
+  return `${name} ${request} -> ${response}`;
+}
+
 /** The spans ended since the test began, after memjs's callbacks have all run. */
 async function spans(): Promise<ReadableSpan[]> {
   await new Promise((resolve) => setImmediate(resolve));
@@ -108,17 +118,10 @@ describe('MemjsInstrumentation: one CLIENT span per command', () => {
     const [value] = await callback<[Buffer | null, Buffer | null]>((cb) => client.get('cb:1', cb));
     assert.equal(value?.toString(), 'hello');
     const list = await spans();
-    assert.deepEqual(
-      list.map((s) => [
-        s.attributes[ATTR_CALL_NAME],
-        s.attributes[ATTR_REQUEST_SUMMARY],
-        s.attributes[ATTR_RESPONSE_SUMMARY],
-      ]),
-      [
-        ['memcache.Set', 'key="cb:1" bytes=5 expires=60', 'stored'],
-        ['memcache.Get', 'key="cb:1"', 'hit 5 bytes'],
-      ],
-    );
+    assert.deepEqual(list.map(callOf), [
+      ['memcache.Set', 'key="cb:1" bytes=5 expires=60', 'stored'],
+      ['memcache.Get', 'key="cb:1"', 'hit 5 bytes'],
+    ]);
     assert.equal(list[0].attributes['db.memcached.expires'], 60);
     assert.equal(list[0].attributes['db.memcached.value_bytes'], 5);
   });
@@ -146,20 +149,14 @@ describe('MemjsInstrumentation: one CLIENT span per command', () => {
     assert.equal(await client.replace('ard', 'd'), false);
     assert.equal(await client.delete('ard'), false);
     const list = await spans();
-    assert.deepEqual(
-      list.map(
-        (s) =>
-          `${s.attributes[ATTR_CALL_NAME]} ${s.attributes[ATTR_REQUEST_SUMMARY]} -> ${s.attributes[ATTR_RESPONSE_SUMMARY]}`,
-      ),
-      [
-        'memcache.Add key="ard" bytes=1 -> stored',
-        'memcache.Add key="ard" bytes=1 -> not stored',
-        'memcache.Replace key="ard" bytes=2 -> stored',
-        'memcache.Delete key="ard" -> deleted',
-        'memcache.Replace key="ard" bytes=1 -> not stored',
-        'memcache.Delete key="ard" -> not found',
-      ],
-    );
+    assert.deepEqual(list.map(callLine), [
+      'memcache.Add key="ard" bytes=1 -> stored',
+      'memcache.Add key="ard" bytes=1 -> not stored',
+      'memcache.Replace key="ard" bytes=2 -> stored',
+      'memcache.Delete key="ard" -> deleted',
+      'memcache.Replace key="ard" bytes=1 -> not stored',
+      'memcache.Delete key="ard" -> not found',
+    ]);
   });
 
   it('increment and decrement, both forms, with initial and the new value', async () => {
@@ -173,17 +170,11 @@ describe('MemjsInstrumentation: one CLIENT span per command', () => {
     assert.equal(value, 15);
     assert.equal((await client.decrement('n', 3, {})).value, 12);
     const list = await spans();
-    assert.deepEqual(
-      list.map(
-        (s) =>
-          `${s.attributes[ATTR_CALL_NAME]} ${s.attributes[ATTR_REQUEST_SUMMARY]} -> ${s.attributes[ATTR_RESPONSE_SUMMARY]}`,
-      ),
-      [
-        'memcache.Increment key="n" amount=5 initial=10 -> value=10',
-        'memcache.Increment key="n" amount=5 -> value=15',
-        'memcache.Decrement key="n" amount=3 -> value=12',
-      ],
-    );
+    assert.deepEqual(list.map(callLine), [
+      'memcache.Increment key="n" amount=5 initial=10 -> value=10',
+      'memcache.Increment key="n" amount=5 -> value=15',
+      'memcache.Decrement key="n" amount=3 -> value=12',
+    ]);
   });
 
   it('append, prepend and touch', async () => {
@@ -196,19 +187,13 @@ describe('MemjsInstrumentation: one CLIENT span per command', () => {
     assert.equal(await client.touch('ap', 300), true);
     assert.equal(await client.touch('absent-key', 300), false);
     const list = await spans();
-    assert.deepEqual(
-      list.map(
-        (s) =>
-          `${s.attributes[ATTR_CALL_NAME]} ${s.attributes[ATTR_REQUEST_SUMMARY]} -> ${s.attributes[ATTR_RESPONSE_SUMMARY]}`,
-      ),
-      [
-        'memcache.Append key="ap" bytes=2 -> stored',
-        'memcache.Prepend key="ap" bytes=2 -> stored',
-        'memcache.Append key="absent-key" bytes=1 -> error: MemJS APPEND: Item not stored',
-        'memcache.Touch key="ap" expires=300 -> touched',
-        'memcache.Touch key="absent-key" expires=300 -> not found',
-      ],
-    );
+    assert.deepEqual(list.map(callLine), [
+      'memcache.Append key="ap" bytes=2 -> stored',
+      'memcache.Prepend key="ap" bytes=2 -> stored',
+      'memcache.Append key="absent-key" bytes=1 -> error: MemJS APPEND: Item not stored',
+      'memcache.Touch key="ap" expires=300 -> touched',
+      'memcache.Touch key="absent-key" expires=300 -> not found',
+    ]);
   });
 
   it('flush (both forms) and stats / statsWithKey / resetStats: one span for all servers', async () => {
@@ -231,20 +216,13 @@ describe('MemjsInstrumentation: one CLIENT span per command', () => {
       pair.resetStats(() => ++n === 2 && resolve());
     });
     const list = await spans();
-    assert.deepEqual(
-      list.map((s) => [
-        s.attributes[ATTR_CALL_NAME],
-        s.attributes[ATTR_REQUEST_SUMMARY],
-        s.attributes[ATTR_RESPONSE_SUMMARY],
-      ]),
-      [
-        ['memcache.Flush', 'all servers', 'flushed 2 servers'],
-        ['memcache.Flush', 'all servers', 'flushed 2 servers'],
-        ['memcache.Stats', 'all servers', list[2].attributes[ATTR_RESPONSE_SUMMARY]],
-        ['memcache.Stats', 'all servers', list[3].attributes[ATTR_RESPONSE_SUMMARY]],
-        ['memcache.ResetStats', 'all servers', '2 servers, 0 stats'],
-      ],
-    );
+    assert.deepEqual(list.map(callOf), [
+      ['memcache.Flush', 'all servers', 'flushed 2 servers'],
+      ['memcache.Flush', 'all servers', 'flushed 2 servers'],
+      ['memcache.Stats', 'all servers', list[2].attributes[ATTR_RESPONSE_SUMMARY]],
+      ['memcache.Stats', 'all servers', list[3].attributes[ATTR_RESPONSE_SUMMARY]],
+      ['memcache.ResetStats', 'all servers', '2 servers, 0 stats'],
+    ]);
     assert.match(String(list[2].attributes[ATTR_RESPONSE_SUMMARY]), /^2 servers, \d{2,} stats$/);
     assert.match(String(list[3].attributes[ATTR_RESPONSE_SUMMARY]), /^2 servers, \d{2,} stats$/);
     // Many servers: no single server.address.
