@@ -1,5 +1,5 @@
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { RECORD_VERSION, type RequestRecord, type RequestSummary } from './record.js';
+import { RECORD_VERSION, type RequestRecord, type RequestSummary, type RpcCall } from './record.js';
 
 /**
  * Bytes of a stored value: a 3-byte header, then JSON, deflated when that is smaller.
@@ -42,9 +42,82 @@ function header(encoding: number): Buffer {
   return Buffer.from([VALUE_MARKER, ENVELOPE_VERSION, encoding]);
 }
 
+/** Format versions this reader reads: 1 stored every field of a call, 2 leaves out the defaults. */
+const READABLE_VERSIONS: readonly unknown[] = [1, RECORD_VERSION];
+
+/**
+ * A call as stored (format 2): the fields still at their default are left out. Most calls of a
+ * request are alike (no cost, no namespace, UNSET status, a CLIENT span named as its call), and
+ * those fields were a third of a full record's JSON; stringifying and deflating it is most of what
+ * recording costs the app. `expandedCall` puts them back, so readers always see a whole `RpcCall`.
+ */
+function storedCall(call: RpcCall): Partial<RpcCall> {
+  // A hand-made record (a test, another writer) may hold anything here: stored as it is.
+  if (
+    !isObject(call) ||
+    !Array.isArray(call.call_stack) ||
+    !Array.isArray(call.billed_ops) ||
+    !isObject(call.status)
+  )
+    return call;
+  const stored: Partial<RpcCall> = {
+    service_call_name: call.service_call_name,
+    request_data_summary: call.request_data_summary,
+    response_data_summary: call.response_data_summary,
+    start_offset_milliseconds: call.start_offset_milliseconds,
+    duration_milliseconds: call.duration_milliseconds,
+    span_id: call.span_id,
+  };
+  if (call.parent_span_id !== undefined) stored.parent_span_id = call.parent_span_id;
+  if (call.namespace !== '') stored.namespace = call.namespace;
+  if (!call.was_successful) stored.was_successful = false;
+  if (call.call_stack.length > 0) stored.call_stack = call.call_stack;
+  if (call.datastore_details !== undefined) stored.datastore_details = call.datastore_details;
+  if (call.call_cost_microdollars !== 0) stored.call_cost_microdollars = call.call_cost_microdollars;
+  if (call.billed_ops.length > 0) stored.billed_ops = call.billed_ops;
+  if (call.span_name !== call.service_call_name) stored.span_name = call.span_name;
+  if (call.span_kind !== 'CLIENT') stored.span_kind = call.span_kind;
+  if (call.status.code !== 'UNSET' || call.status.message !== undefined) stored.status = call.status;
+  if (call.pending) stored.pending = true;
+  if (Object.keys(call.attributes).length > 0) stored.attributes = call.attributes;
+  return stored;
+}
+
+/** A stored call with its defaults put back; a field of the wrong type reads as its default too. */
+function expandedCall(value: Record<string, unknown>): RpcCall {
+  const stored = value as Partial<Record<keyof RpcCall, unknown>>;
+  const text = (field: unknown, fallback = '') => (typeof field === 'string' ? field : fallback);
+  const number = (field: unknown) => (typeof field === 'number' && Number.isFinite(field) ? field : 0);
+  const name = text(stored.service_call_name, '(unnamed)');
+  const call: RpcCall = {
+    service_call_name: name,
+    request_data_summary: text(stored.request_data_summary),
+    response_data_summary: text(stored.response_data_summary),
+    start_offset_milliseconds: number(stored.start_offset_milliseconds),
+    duration_milliseconds: number(stored.duration_milliseconds),
+    namespace: text(stored.namespace),
+    was_successful: stored.was_successful !== false,
+    call_stack: Array.isArray(stored.call_stack) ? stored.call_stack : [],
+    call_cost_microdollars: number(stored.call_cost_microdollars),
+    billed_ops: Array.isArray(stored.billed_ops) ? stored.billed_ops : [],
+    span_id: text(stored.span_id),
+    span_name: text(stored.span_name, name),
+    span_kind: (typeof stored.span_kind === 'string' ? stored.span_kind : 'CLIENT') as RpcCall['span_kind'],
+    status: isObject(stored.status) ? (stored.status as RpcCall['status']) : { code: 'UNSET' },
+    attributes: isObject(stored.attributes) ? (stored.attributes as RpcCall['attributes']) : {},
+  };
+  if (isObject(stored.datastore_details)) call.datastore_details = stored.datastore_details;
+  if (typeof stored.parent_span_id === 'string') call.parent_span_id = stored.parent_span_id;
+  if (stored.pending === true) call.pending = true;
+  return call;
+}
+
 /** Record -> bytes: JSON, deflated (fastest level: it runs on the app's main thread) when smaller. */
 export function encodeRecord(record: RequestSummary | RequestRecord): Buffer {
-  const json = Buffer.from(JSON.stringify(record), 'utf8');
+  const stored = isFullRecord(record)
+    ? { ...record, individual_stats: record.individual_stats.map(storedCall) }
+    : record;
+  const json = Buffer.from(JSON.stringify(stored), 'utf8');
   if (json.length >= COMPRESS_FROM_BYTES) {
     const deflated = deflateRawSync(json, { level: constants.Z_BEST_SPEED });
     if (deflated.length < json.length) return Buffer.concat([header(DEFLATED), deflated]);
@@ -58,10 +131,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function checkShape(value: unknown): RequestSummary | RequestRecord {
   if (!isObject(value)) throw new RecordDecodeError('shape', 'JSON is not an object');
-  if (value.v !== RECORD_VERSION) {
+  if (!READABLE_VERSIONS.includes(value.v)) {
     throw new RecordDecodeError(
       'version',
-      `format version ${JSON.stringify(value.v)} is not ${RECORD_VERSION}, the version this reader knows`,
+      `format version ${JSON.stringify(value.v)} is not one this reader knows (${READABLE_VERSIONS.join(', ')})`,
     );
   }
   const wrong: string[] = [];
@@ -74,10 +147,16 @@ function checkShape(value: unknown): RequestSummary | RequestRecord {
   if (typeof value.http_path !== 'string') wrong.push('http_path');
   if (typeof value.http_method !== 'string') wrong.push('http_method');
   if (!Array.isArray(value.rpc_stats)) wrong.push('rpc_stats');
-  if ('individual_stats' in value && !Array.isArray(value.individual_stats)) wrong.push('individual_stats');
+  if (
+    'individual_stats' in value &&
+    !(Array.isArray(value.individual_stats) && value.individual_stats.every(isObject))
+  )
+    wrong.push('individual_stats');
   if ('cgi_env' in value && !Array.isArray(value.cgi_env)) wrong.push('cgi_env');
   if (wrong.length > 0)
     throw new RecordDecodeError('shape', `missing or mistyped field(s): ${wrong.join(', ')}`);
+  if (Array.isArray(value.individual_stats))
+    value.individual_stats = value.individual_stats.map(expandedCall);
   return value as unknown as RequestSummary | RequestRecord;
 }
 

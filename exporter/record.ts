@@ -1,5 +1,5 @@
 /**
- * The appstats record, version 1: the original `RequestStatProto` field names (see
+ * The appstats record, version 2: the original `RequestStatProto` field names (see
  * docs/record-format.md), plus what OpenTelemetry adds (trace and span ids, service name, span kind,
  * status, attributes) and what the originals lacked (sub-millisecond times, a note of what was cut).
  *
@@ -7,8 +7,11 @@
  * 0.2 ms memcache call read 0.
  */
 
-/** Bumped on every change of the format; readers skip, and count, versions they cannot read. */
-export const RECORD_VERSION = 1;
+/**
+ * Bumped on every change of the format; readers skip, and count, versions they cannot read.
+ * 2: a stored call leaves out the fields at their default (docs/record-format.md); 1 stored them all.
+ */
+export const RECORD_VERSION = 2;
 
 /** One frame of a call's stack, app frames first as captured (innermost first). */
 export interface StackFrame {

@@ -15,6 +15,7 @@ import {
   httpFieldsOf,
   summarize,
 } from '../exporter/build-record.js';
+import { RECORD_VERSION } from '../exporter/record.js';
 import { REDACTED } from '../exporter/redact.js';
 import { sampleRecord } from './helpers/records.js';
 import { CollectingProcessor, testProvider } from './helpers/tracing.js';
@@ -158,7 +159,7 @@ describe('buildRecord', () => {
     const [get, inner, outer, root] = collector.ended;
     // In start order, as the processor hands them over; starts are whole ms, so order breaks ties.
     const record = buildRecord({ root, calls: [get, outer, inner] });
-    assert.equal(record.v, 1);
+    assert.equal(record.v, RECORD_VERSION);
     assert.equal(record.http_method, 'GET');
     assert.equal(record.http_path, '/guestbook');
     assert.equal(record.http_query, `page=2&token=${REDACTED}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { summarize } from '../exporter/build-record.js';
 import {
   COMPRESS_FROM_BYTES,
@@ -10,7 +10,12 @@ import {
   RecordDecodeError,
   VALUE_MARKER,
 } from '../exporter/codec.js';
+import type { RequestRecord } from '../exporter/record.js';
 import { sampleRecord } from './helpers/records.js';
+
+function plainValue(record: object): Buffer {
+  return Buffer.concat([Buffer.from([VALUE_MARKER, 1, 0x6a]), Buffer.from(JSON.stringify(record))]);
+}
 
 function rejects(bytes: Uint8Array, reason: string, message: RegExp) {
   assert.throws(
@@ -63,6 +68,72 @@ describe('encodeRecord / decodeRecord', () => {
     );
   });
 
+  it('stores a call without its default-valued fields and reads it back whole (format 2)', () => {
+    const full = sampleRecord({ calls: 3, stackFrames: 0 });
+    const failed = full.individual_stats[2];
+    Object.assign(failed, {
+      was_successful: false,
+      namespace: 'tenant-a',
+      span_name: 'GET /x',
+      span_kind: 'INTERNAL',
+      status: { code: 'ERROR', message: 'boom' },
+      pending: true,
+      parent_span_id: 'aaaaaaaaaaaaaaaa',
+      attributes: {},
+    });
+    const encoded = encodeRecord(full);
+    const stored = JSON.parse(inflateRawSync(encoded.subarray(3)).toString('utf8'));
+    const plain = stored.individual_stats[1]; // a memcache.Get: every optional field at its default
+    for (const field of [
+      'namespace',
+      'was_successful',
+      'call_stack',
+      'call_cost_microdollars',
+      'billed_ops',
+      'span_name',
+      'span_kind',
+      'status',
+    ])
+      assert.equal(field in plain, false, `${field} left out at its default`);
+    assert.deepEqual(
+      Object.keys(stored.individual_stats[2]).sort(),
+      [
+        'call_stack',
+        'duration_milliseconds',
+        'namespace',
+        'parent_span_id',
+        'pending',
+        'request_data_summary',
+        'response_data_summary',
+        'service_call_name',
+        'span_id',
+        'span_kind',
+        'span_name',
+        'start_offset_milliseconds',
+        'status',
+        'was_successful',
+      ].filter((field) => field !== 'call_stack'),
+    );
+    assert.deepEqual(decodeRecord(encoded), full);
+  });
+
+  it('reads format 1 (every field stored) and fills what a call lacks or mistypes with the default', () => {
+    const v1 = { ...sampleRecord({ calls: 2 }), v: 1 };
+    assert.deepEqual(decodeRecord(plainValue(v1)), v1);
+    const odd = {
+      ...v1,
+      individual_stats: [{ service_call_name: 'memcache.Get', call_stack: 'x', status: 7 }, {}],
+    };
+    const [first, second] = (decodeRecord(plainValue(odd)) as RequestRecord).individual_stats;
+    assert.deepEqual(first.call_stack, []);
+    assert.deepEqual(first.status, { code: 'UNSET' });
+    assert.equal(first.span_name, 'memcache.Get');
+    assert.equal(second.service_call_name, '(unnamed)');
+    assert.equal(second.was_successful, true);
+    // A call that is not an object at all is no call: the record is refused, not padded.
+    rejects(plainValue({ ...v1, individual_stats: [null, 7] }), 'shape', /individual_stats/);
+  });
+
   it('rejects foreign bytes (plain JSON, text) with a clear reason', () => {
     rejects(Buffer.from(JSON.stringify(sampleRecord({ calls: 1 }))), 'foreign', /not an appstats value/);
     rejects(Buffer.from('hello'), 'foreign', /first byte 0x68/);
@@ -79,11 +150,11 @@ describe('encodeRecord / decodeRecord', () => {
   });
 
   it('rejects other format versions and wrong shapes, naming the fields', () => {
-    const other = { ...sampleRecord({ calls: 1 }), v: 2 };
+    const other = { ...sampleRecord({ calls: 1 }), v: 3 };
     rejects(
       Buffer.concat([Buffer.from([VALUE_MARKER, 1, 0x6a]), Buffer.from(JSON.stringify(other))]),
       'version',
-      /format version 2/,
+      /format version 3 is not one this reader knows \(1, 2\)/,
     );
     rejects(Buffer.from([VALUE_MARKER, 9, 0x6a, 0x7b, 0x7d]), 'version', /envelope version 9/);
     const broken = { ...sampleRecord({ calls: 1 }), http_path: 7, rpc_stats: 'x' };

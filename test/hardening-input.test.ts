@@ -97,10 +97,10 @@ function badValues(): { name: string; bytes: Buffer; reason: DecodeFailure; mess
       message: /envelope version 2/,
     },
     {
-      name: 'format v2',
-      bytes: plain(JSON.stringify({ ...summarize(sampleRecord()), v: 2 })),
+      name: 'format v3',
+      bytes: plain(JSON.stringify({ ...summarize(sampleRecord()), v: 3 })),
       reason: 'version',
-      message: /format version 2/,
+      message: /format version 3/,
     },
     {
       name: 'format v missing',

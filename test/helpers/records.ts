@@ -1,5 +1,5 @@
 import { aggregateRpcStats } from '../../exporter/build-record.js';
-import type { RequestRecord, RpcCall } from '../../exporter/record.js';
+import { RECORD_VERSION, type RequestRecord, type RpcCall } from '../../exporter/record.js';
 
 /** A record as data, for tests of what reads records (codec, ladder, viewer). */
 export function sampleRecord(
@@ -33,7 +33,7 @@ export function sampleRecord(
     });
   }
   return {
-    v: 1,
+    v: RECORD_VERSION,
     start_timestamp_milliseconds: start,
     http_method: 'GET',
     http_path: options.path ?? '/user',
