@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppstatsExporter } from '../exporter/exporter.js';
-import type { RecordStore } from '../exporter/stores/record-store.js';
+import { MemoryStore } from '../exporter/stores/memory-store.js';
+import type { RecordStore, StoredRecord } from '../exporter/stores/record-store.js';
 import { sampleRecord } from './helpers/records.js';
 
 /** A store whose writes never settle: memcache paused, as far as the exporter can tell. */
@@ -21,7 +22,7 @@ function stalledStore(): RecordStore & { writes: number } {
 describe('AppstatsExporter', () => {
   it('builds a record only when it is going to write it: past maxInFlightWrites nothing is built', () => {
     const store = stalledStore();
-    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2 });
+    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2, batchWindowMs: 0 });
     let built = 0;
     const builder = () => {
       built++;
@@ -52,5 +53,48 @@ describe('AppstatsExporter', () => {
       return sampleRecord();
     });
     assert.equal(built, 0);
+  });
+
+  it('writes the records of one batch window in one putRecords call, at once on forceFlush', async () => {
+    const batches: number[] = [];
+    const memory = new MemoryStore();
+    const store: RecordStore = {
+      putRecord: () => Promise.reject(new Error('the exporter should batch')),
+      putRecords(records: readonly StoredRecord[], expires: number) {
+        batches.push(records.length);
+        return memory.putRecords(records, expires);
+      },
+      getFull: (key) => memory.getFull(key),
+      getParts: (keys) => memory.getParts(keys),
+      close: async () => {},
+    };
+    const exporter = new AppstatsExporter({ store, batchWindowMs: 60_000 });
+    for (let i = 0; i < 5; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
+    assert.deepEqual(batches, [], 'nothing written before the window closes');
+    assert.equal(exporter.stats().inFlight, 5);
+    await exporter.forceFlush();
+    assert.deepEqual(batches, [5]);
+    assert.deepEqual(exporter.stats(), { exported: 5, dropped: 0, failed: 0, tooLarge: 0, inFlight: 0 });
+    const { values } = await memory.getParts(['__appstats__:000000:part', '__appstats__:000400:part']);
+    assert.equal(values.size, 2, 'the records landed under their own keys');
+    // A full batch does not wait for the window.
+    for (let i = 0; i < 64; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
+    assert.deepEqual(batches, [5, 64]);
+    await exporter.forceFlush();
+  });
+
+  it('closes the window on its own timer, and counts failures per record on a store without putRecords', async () => {
+    let calls = 0;
+    const store: RecordStore = {
+      putRecord: () => (++calls === 2 ? Promise.reject(new Error('memcache said no')) : Promise.resolve()),
+      getFull: async () => undefined,
+      getParts: async () => ({ values: new Map(), errors: 0 }),
+      close: async () => {},
+    };
+    const exporter = new AppstatsExporter({ store, batchWindowMs: 5 });
+    for (let i = 0; i < 3; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(calls, 3);
+    assert.deepEqual(exporter.stats(), { exported: 2, dropped: 0, failed: 1, tooLarge: 0, inFlight: 0 });
   });
 });

@@ -229,19 +229,48 @@ function storeOnServer(
   });
 }
 
+/** What a multi-set wrote: the keys of the servers that failed, and why each failed. */
+export interface MultiSetOutcome {
+  failedKeys: Set<string>;
+  errorMessages: string[];
+}
+
 /**
- * Writes many values in one round trip per server. Rejects when a server is unreachable, timed out
- * (memjs's own timeout) or refused a value; the caller counts it.
+ * Writes many values in one round trip per server; never rejects. A server that is unreachable,
+ * timed out (memjs's own timeout) or refused a value fails the keys it was sent, and only those.
  */
-export async function multiSet(memjsClient: Client, entries: readonly SetEntry[]): Promise<void> {
+export async function multiSetSettled(
+  memjsClient: Client,
+  entries: readonly SetEntry[],
+): Promise<MultiSetOutcome> {
   const client = memjsClient as unknown as MemjsClientInternals;
+  const outcome: MultiSetOutcome = { failedKeys: new Set(), errorMessages: [] };
   const byServer = new Map<MemjsServer, SetEntry[]>();
   for (const entry of entries) {
     const server = client.server(entry.key);
-    if (!server) throw new Error('no memcache server available');
+    if (!server) {
+      outcome.failedKeys.add(entry.key);
+      continue;
+    }
     const batch = byServer.get(server);
     if (batch) batch.push(entry);
     else byServer.set(server, [entry]);
   }
-  await Promise.all([...byServer].map(([server, batch]) => storeOnServer(client, server, batch)));
+  if (outcome.failedKeys.size > 0)
+    outcome.errorMessages.push(`${outcome.failedKeys.size} key(s): no memcache server available`);
+  await Promise.all(
+    [...byServer].map(([server, batch]) =>
+      storeOnServer(client, server, batch).catch((error: unknown) => {
+        for (const entry of batch) outcome.failedKeys.add(entry.key);
+        outcome.errorMessages.push(error instanceof Error ? error.message : String(error));
+      }),
+    ),
+  );
+  return outcome;
+}
+
+/** `multiSetSettled`, rejecting when any value was not written. */
+export async function multiSet(memjsClient: Client, entries: readonly SetEntry[]): Promise<void> {
+  const { failedKeys, errorMessages } = await multiSetSettled(memjsClient, entries);
+  if (failedKeys.size > 0) throw new Error(errorMessages.join('; '));
 }

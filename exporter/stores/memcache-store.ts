@@ -1,7 +1,14 @@
 import { diag } from '@opentelemetry/api';
 import memjs from 'memjs';
-import { multiGet, multiSet } from './memcache-pipeline.js';
-import type { MultiGetResult, RecordKeys, RecordStore, RecordValues } from './record-store.js';
+import { multiGet, multiSet, multiSetSettled } from './memcache-pipeline.js';
+import type {
+  MultiGetResult,
+  PutOutcome,
+  RecordKeys,
+  RecordStore,
+  RecordValues,
+  StoredRecord,
+} from './record-store.js';
 
 export interface MemcacheStoreOptions {
   /** Seconds memjs waits for an answer before failing the operation. Default 0.5 (memjs's own). */
@@ -52,6 +59,23 @@ export class MemcacheStore implements RecordStore {
         { key: keys.full, value: asBuffer(values.full), expiresSeconds },
       ]),
     );
+  }
+
+  /**
+   * Every value of many requests in one pipelined write per server. With several servers, a
+   * record is written whole only when both of its servers took their value.
+   */
+  async putRecords(records: readonly StoredRecord[], expiresSeconds: number): Promise<PutOutcome> {
+    const entries = records.flatMap(({ keys, values }) => [
+      { key: keys.part, value: asBuffer(values.part), expiresSeconds },
+      { key: keys.full, value: asBuffer(values.full), expiresSeconds },
+    ]);
+    const { failedKeys, errorMessages } = await this._holdOpen(() => multiSetSettled(this.client, entries));
+    if (failedKeys.size === 0) return { failed: 0 };
+    const failed = records.filter(
+      ({ keys }) => failedKeys.has(keys.part) || failedKeys.has(keys.full),
+    ).length;
+    return { failed, error: errorMessages.join('; ') };
   }
 
   /** Through the pipeline too (one GETKQ): memjs's own get can stay pending forever on a dropped connection. */

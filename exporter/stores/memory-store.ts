@@ -1,4 +1,11 @@
-import type { MultiGetResult, RecordKeys, RecordStore, RecordValues } from './record-store.js';
+import type {
+  MultiGetResult,
+  PutOutcome,
+  RecordKeys,
+  RecordStore,
+  RecordValues,
+  StoredRecord,
+} from './record-store.js';
 
 interface Entry {
   value: Uint8Array;
@@ -20,6 +27,11 @@ export class MemoryStore implements RecordStore {
     const expiresAt = expiresSeconds > 0 ? this._now() + expiresSeconds * 1000 : Number.POSITIVE_INFINITY;
     this._entries.set(keys.part, { value: values.part, expiresAt });
     this._entries.set(keys.full, { value: values.full, expiresAt });
+  }
+
+  async putRecords(records: readonly StoredRecord[], expiresSeconds: number): Promise<PutOutcome> {
+    for (const { keys, values } of records) await this.putRecord(keys, values, expiresSeconds);
+    return { failed: 0 };
   }
 
   async getFull(key: string): Promise<Uint8Array | undefined> {

@@ -5,6 +5,13 @@
 export interface RecordStore {
   /** Writes a request's part and full values; rejects when the write failed. */
   putRecord(keys: RecordKeys, values: RecordValues, expiresSeconds: number): Promise<void>;
+  /**
+   * Optional: writes the values of many requests at once (the exporter batches the records of a
+   * few milliseconds: one network write instead of one per request). Never rejects: resolves to
+   * how many records were not written whole, and why. Without it the exporter calls `putRecord`
+   * for each.
+   */
+  putRecords?(records: readonly StoredRecord[], expiresSeconds: number): Promise<PutOutcome>;
   /** One value (the details page's full record); undefined when absent. */
   getFull(key: string): Promise<Uint8Array | undefined>;
   /**
@@ -24,6 +31,18 @@ export interface RecordKeys {
 export interface RecordValues {
   part: Uint8Array;
   full: Uint8Array;
+}
+
+/** What a batch write did: records not written whole (a value of theirs failed), and the first reason. */
+export interface PutOutcome {
+  failed: number;
+  error?: string;
+}
+
+/** One request's keys and encoded values. */
+export interface StoredRecord {
+  keys: RecordKeys;
+  values: RecordValues;
 }
 
 export interface MultiGetResult {
