@@ -1,5 +1,11 @@
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { RECORD_VERSION, type RequestRecord, type RequestSummary, type RpcCall } from './record.js';
+import {
+  RECORD_VERSION,
+  type RequestRecord,
+  type RequestSummary,
+  type RpcCall,
+  type StackFrame,
+} from './record.js';
 
 /**
  * Bytes of a stored value: a 3-byte header, then JSON, deflated when that is smaller.
@@ -51,7 +57,60 @@ const READABLE_VERSIONS: readonly unknown[] = [1, RECORD_VERSION];
  * those fields were a third of a full record's JSON; stringifying and deflating it is most of what
  * recording costs the app. `expandedCall` puts them back, so readers always see a whole `RpcCall`.
  */
-function storedCall(call: RpcCall): Partial<RpcCall> {
+/** A stored call may name an earlier call with the same stack instead of repeating it. */
+type StoredCall = Partial<RpcCall> & { same_stack_as?: number };
+
+/** Same frames in the same order. Frames are often the very same objects (call-site.ts caches them). */
+function sameStack(a: readonly StackFrame[], b: readonly StackFrame[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (
+      x !== y &&
+      (!x ||
+        !y ||
+        x.class_or_file_name !== y.class_or_file_name ||
+        x.line_number !== y.line_number ||
+        x.column_number !== y.column_number ||
+        x.function_name !== y.function_name ||
+        x.variables !== undefined ||
+        y.variables !== undefined)
+    )
+      return false;
+  }
+  return true;
+}
+
+/**
+ * Finds, for each call's stack, the first earlier call with the same one. The calls of a loop (an
+ * N+1, a batch) share their stack: stored once, they cost the app one stack's JSON and deflate
+ * instead of one per call, and the details page parses one.
+ */
+class StackIndex {
+  /** First call of each distinct stack, by a key of its length and innermost frame. */
+  private readonly _firsts = new Map<string, number[]>();
+  constructor(private readonly _calls: readonly RpcCall[]) {}
+
+  /** The index of an earlier call with this call's stack, else undefined (and this call is remembered). */
+  earlierWithSameStack(index: number): number | undefined {
+    const stack = this._calls[index].call_stack;
+    const top = stack[0];
+    const key = `${stack.length}:${top?.line_number}:${top?.column_number}:${top?.class_or_file_name}`;
+    const candidates = this._firsts.get(key);
+    if (!candidates) {
+      this._firsts.set(key, [index]);
+      return undefined;
+    }
+    for (const candidate of candidates)
+      if (sameStack(this._calls[candidate].call_stack, stack)) return candidate;
+    candidates.push(index);
+    return undefined;
+  }
+}
+
+function storedCall(call: RpcCall, index: number, stacks: StackIndex): StoredCall {
   // A hand-made record (a test, another writer) may hold anything here: stored as it is.
   if (
     !isObject(call) ||
@@ -60,7 +119,7 @@ function storedCall(call: RpcCall): Partial<RpcCall> {
     !isObject(call.status)
   )
     return call;
-  const stored: Partial<RpcCall> = {
+  const stored: StoredCall = {
     service_call_name: call.service_call_name,
     request_data_summary: call.request_data_summary,
     response_data_summary: call.response_data_summary,
@@ -71,7 +130,11 @@ function storedCall(call: RpcCall): Partial<RpcCall> {
   if (call.parent_span_id !== undefined) stored.parent_span_id = call.parent_span_id;
   if (call.namespace !== '') stored.namespace = call.namespace;
   if (!call.was_successful) stored.was_successful = false;
-  if (call.call_stack.length > 0) stored.call_stack = call.call_stack;
+  if (call.call_stack.length > 0) {
+    const earlier = stacks.earlierWithSameStack(index);
+    if (earlier === undefined) stored.call_stack = call.call_stack;
+    else stored.same_stack_as = earlier;
+  }
   if (call.datastore_details !== undefined) stored.datastore_details = call.datastore_details;
   if (call.call_cost_microdollars !== 0) stored.call_cost_microdollars = call.call_cost_microdollars;
   if (call.billed_ops.length > 0) stored.billed_ops = call.billed_ops;
@@ -83,9 +146,20 @@ function storedCall(call: RpcCall): Partial<RpcCall> {
   return stored;
 }
 
+function storedCalls(calls: readonly RpcCall[]): StoredCall[] {
+  const stacks = new StackIndex(calls);
+  return calls.map((call, i) => storedCall(call, i, stacks));
+}
+
 /** A stored call with its defaults put back; a field of the wrong type reads as its default too. */
-function expandedCall(value: Record<string, unknown>): RpcCall {
-  const stored = value as Partial<Record<keyof RpcCall, unknown>>;
+function expandedCall(value: Record<string, unknown>, index: number, calls: readonly RpcCall[]): RpcCall {
+  const stored = value as Partial<Record<keyof StoredCall, unknown>>;
+  const same = stored.same_stack_as;
+  // Only an earlier call can be named (it is expanded already): no cycles, no forward references.
+  const shared =
+    typeof same === 'number' && Number.isInteger(same) && same >= 0 && same < index
+      ? calls[same].call_stack
+      : undefined;
   const text = (field: unknown, fallback = '') => (typeof field === 'string' ? field : fallback);
   const number = (field: unknown) => (typeof field === 'number' && Number.isFinite(field) ? field : 0);
   const name = text(stored.service_call_name, '(unnamed)');
@@ -97,7 +171,7 @@ function expandedCall(value: Record<string, unknown>): RpcCall {
     duration_milliseconds: number(stored.duration_milliseconds),
     namespace: text(stored.namespace),
     was_successful: stored.was_successful !== false,
-    call_stack: Array.isArray(stored.call_stack) ? stored.call_stack : [],
+    call_stack: shared ?? (Array.isArray(stored.call_stack) ? stored.call_stack : []),
     call_cost_microdollars: number(stored.call_cost_microdollars),
     billed_ops: Array.isArray(stored.billed_ops) ? stored.billed_ops : [],
     span_id: text(stored.span_id),
@@ -115,7 +189,7 @@ function expandedCall(value: Record<string, unknown>): RpcCall {
 /** Record -> bytes: JSON, deflated (fastest level: it runs on the app's main thread) when smaller. */
 export function encodeRecord(record: RequestSummary | RequestRecord): Buffer {
   const stored = isFullRecord(record)
-    ? { ...record, individual_stats: record.individual_stats.map(storedCall) }
+    ? { ...record, individual_stats: storedCalls(record.individual_stats) }
     : record;
   const json = Buffer.from(JSON.stringify(stored), 'utf8');
   if (json.length >= COMPRESS_FROM_BYTES) {
@@ -155,8 +229,12 @@ function checkShape(value: unknown): RequestSummary | RequestRecord {
   if ('cgi_env' in value && !Array.isArray(value.cgi_env)) wrong.push('cgi_env');
   if (wrong.length > 0)
     throw new RecordDecodeError('shape', `missing or mistyped field(s): ${wrong.join(', ')}`);
-  if (Array.isArray(value.individual_stats))
-    value.individual_stats = value.individual_stats.map(expandedCall);
+  if (Array.isArray(value.individual_stats)) {
+    const calls: RpcCall[] = [];
+    for (const call of value.individual_stats as Record<string, unknown>[])
+      calls.push(expandedCall(call, calls.length, calls));
+    value.individual_stats = calls;
+  }
   return value as unknown as RequestSummary | RequestRecord;
 }
 

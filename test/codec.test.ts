@@ -117,6 +117,47 @@ describe('encodeRecord / decodeRecord', () => {
     assert.deepEqual(decodeRecord(encoded), full);
   });
 
+  it('stores a stack once: later calls with the same frames name the first (an N+1 loop costs one stack)', () => {
+    const full = sampleRecord({ calls: 4, stackFrames: 3 });
+    // Call 2 comes from another line; calls 1 and 3 repeat call 0's frames (equal copies, not the same objects).
+    full.individual_stats[2].call_stack = full.individual_stats[2].call_stack.map((frame) => ({
+      ...frame,
+      line_number: frame.line_number + 100,
+    }));
+    full.individual_stats[3].call_stack = full.individual_stats[0].call_stack.map((frame) => ({ ...frame }));
+    const encoded = encodeRecord(full);
+    const stored = JSON.parse(inflateRawSync(encoded.subarray(3)).toString('utf8')).individual_stats;
+    assert.deepEqual(
+      stored.map((call: Record<string, unknown>) => [Array.isArray(call.call_stack), call.same_stack_as]),
+      [
+        [true, undefined],
+        [false, 0],
+        [true, undefined],
+        [false, 0],
+      ],
+    );
+    const decoded = decodeRecord(encoded) as RequestRecord;
+    assert.deepEqual(decoded, full);
+    assert.equal(
+      decoded.individual_stats[3].call_stack,
+      decoded.individual_stats[0].call_stack,
+      'shared, not copied',
+    );
+    // A reference that is not to an earlier call (itself, later, nonsense) reads as no stack.
+    const odd = {
+      ...full,
+      individual_stats: stored.map((call: object, i: number) => ({
+        ...call,
+        same_stack_as: [i, 3, -1, 'x'][i],
+      })),
+    };
+    const refs = (decodeRecord(plainValue(odd)) as RequestRecord).individual_stats;
+    assert.deepEqual(
+      refs.map((call) => call.call_stack.length),
+      [3, 0, 3, 0],
+    );
+  });
+
   it('reads format 1 (every field stored) and fills what a call lacks or mistypes with the default', () => {
     const v1 = { ...sampleRecord({ calls: 2 }), v: 1 };
     assert.deepEqual(decodeRecord(plainValue(v1)), v1);
