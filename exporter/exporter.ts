@@ -183,10 +183,13 @@ export class AppstatsExporter implements RecordExporter {
       });
       this._batchBytes += fitted.part.length + fitted.full.length;
       this._inFlightRecords++;
+      // Written at once when full, or when waiting longer would make the next record a drop: the
+      // bound is for records the store is slow to take, not for ones our own window holds back.
       if (
         this._batchWindowMs === 0 ||
         this._batch.length >= MAX_BATCH_RECORDS ||
-        this._batchBytes >= MAX_BATCH_BYTES
+        this._batchBytes >= MAX_BATCH_BYTES ||
+        this._inFlightRecords >= this._maxInFlight
       ) {
         this._writeBatch();
       } else {

@@ -77,6 +77,16 @@ describe('AppstatsExporter', () => {
     assert.deepEqual(exporter.stats(), { exported: 5, dropped: 0, failed: 0, tooLarge: 0, inFlight: 0 });
     const { values } = await memory.getParts(['__appstats__:000000:part', '__appstats__:000400:part']);
     assert.equal(values.size, 2, 'the records landed under their own keys');
+    // A batch that reaches maxInFlightWrites does not wait for the window (its records would make
+    // the next ones drops).
+    const small = new AppstatsExporter({ store, batchWindowMs: 60_000, maxInFlightWrites: 3 });
+    for (let i = 0; i < 3; i++) small.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
+    assert.deepEqual(batches, [5, 3]);
+    await small.forceFlush();
+    small.export(sampleRecord());
+    assert.equal(small.stats().dropped, 0, 'the written batch freed its slots');
+    await small.forceFlush();
+    batches.length = 1;
     // A full batch does not wait for the window.
     for (let i = 0; i < 64; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
     assert.deepEqual(batches, [5, 64]);
