@@ -118,6 +118,15 @@ export function parseStartTime(value: string | undefined): number | undefined {
  * import { createViewer } from 'otel-appstats/viewer';
  * app.route('/_ah/stats', createViewer({ memcache: 'localhost:11211', auth: { token: process.env.STATS_TOKEN! } }));
  */
+/**
+ * A large page as bytes: handed a string, the Response walks it twice (its length, then its
+ * encoding), and a page built from many pieces is flattened on the first walk; 1 MB of details page
+ * spent a tenth of its time there. `Buffer.from` flattens and encodes in one pass.
+ */
+function htmlBody(c: Context, html: string): Response {
+  return c.body(Buffer.from(html, 'utf8'), 200, { 'content-type': 'text/html; charset=UTF-8' });
+}
+
 export function createViewer(options: ViewerOptions = {}): Hono {
   const auth = validateAuth(options.auth);
   const settings = resolveSettings(options);
@@ -162,7 +171,8 @@ export function createViewer(options: ViewerOptions = {}): Hono {
       });
     }
     const { keyDistance, keyModulus, keyPrefix } = settings.keyOptions;
-    return c.html(
+    return htmlBody(
+      c,
       renderDashboard({
         title: settings.title,
         links,
@@ -213,7 +223,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
             `The record at this time is not in a shape this viewer reads (${(error as Error)?.message}); its JSON is at &type=json.`,
           );
         }
-        return c.html(page);
+        return htmlBody(c, page);
       }
       case 'stale':
         return fail(
