@@ -1,4 +1,4 @@
-import { type Context, diag, SpanKind } from '@opentelemetry/api';
+import { type Context, diag, SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   type CapturedCallSites,
@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_STACK,
   formatCallSites,
 } from '../instrumentations/call-site.js';
+import { addCallerCaptureGate } from '../instrumentations/caller-call-sites.js';
 import { buildRecord, hrDiffMs, httpFieldsOf } from './build-record.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
@@ -156,6 +157,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private readonly _requestOfSpan = new Map<string, OpenRequest>();
   private readonly _lateIds = new Set<string>();
   private readonly _sweepTimer: NodeJS.Timeout;
+  private readonly _removeCaptureGate: () => void;
   private _bufferedSpans = 0;
   private _isShutdown = false;
   private readonly _stats = {
@@ -196,6 +198,12 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       Math.min(30_000, Math.max(1000, this._maxRequestAgeMs / 4)),
     );
     this._sweepTimer.unref();
+    // Instrumentations capture the app's call ahead of an RPC (Datastore) only for requests that
+    // get stacks from this processor: the stack budget bounds those captures too.
+    this._removeCaptureGate = addCallerCaptureGate((ctx) => {
+      const spanId = trace.getSpanContext(ctx)?.spanId;
+      return spanId !== undefined && this._requestOfSpan.get(spanId)?.captureStacks === true;
+    });
   }
 
   onStart(span: Span, _parentContext: Context): void {
@@ -262,6 +270,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   async shutdown(): Promise<void> {
     if (this._isShutdown) return;
     clearInterval(this._sweepTimer);
+    this._removeCaptureGate();
     for (const request of [...this._open.values()]) this._finish(request);
     this._isShutdown = true;
     await this._exporter.shutdown();

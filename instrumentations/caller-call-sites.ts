@@ -16,3 +16,24 @@ export function setCallerCallSites(ctx: Context, sites: CapturedCallSites): Cont
 export function getCallerCallSites(ctx: Context): CapturedCallSites | undefined {
   return ctx.getValue(CALLER_CALL_SITES) as CapturedCallSites | undefined;
 }
+
+/**
+ * Whether anyone will read a caller capture made in this context. Only `AppstatsSpanProcessor`
+ * reads them, and only for requests that get stacks (`captureStacks`, the stack budget): each
+ * processor registers a gate that answers for the requests it tracks. A capture costs the app's
+ * main thread 10 to 30 µs; without a gate saying yes (no processor, a request it does not record,
+ * or one past the budget) none is made, so the budget bounds these captures too.
+ */
+export type CallerCaptureGate = (ctx: Context) => boolean;
+const gates = new Set<CallerCaptureGate>();
+
+/** Registers a gate; returns its removal (a processor's shutdown). */
+export function addCallerCaptureGate(gate: CallerCaptureGate): () => void {
+  gates.add(gate);
+  return () => gates.delete(gate);
+}
+
+export function callerCaptureWanted(ctx: Context): boolean {
+  for (const gate of gates) if (gate(ctx)) return true;
+  return false;
+}

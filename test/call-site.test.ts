@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AppstatsSpanProcessor, StackBudget } from '../exporter/span-processor.js';
 import { captureCallSites, formatCallSites, isSkippedFrame } from '../instrumentations/call-site.js';
+import { callerCaptureWanted } from '../instrumentations/caller-call-sites.js';
 import { newRegisteredProvider, TeeExporter } from './helpers/pipeline.js';
+import { testProvider } from './helpers/tracing.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 
@@ -140,5 +142,32 @@ describe('the stack budget', () => {
     assert.ok(second.individual_stats.every((c) => c.call_stack.length === 0));
     assert.deepEqual(second.incomplete, { stacks_skipped: true });
     await provider.shutdown();
+  });
+
+  it('lets an instrumentation capture the caller ahead of an RPC only for a request that gets stacks', async () => {
+    const wanted = (
+      name: string,
+      processorOptions: ConstructorParameters<typeof AppstatsSpanProcessor>[0],
+    ) => {
+      const processor = new AppstatsSpanProcessor({ exporter: new TeeExporter(), ...processorOptions });
+      const provider = testProvider([processor]);
+      const tracer = provider.getTracer('app');
+      const root = tracer.startSpan(name, { kind: SpanKind.SERVER });
+      const answer = callerCaptureWanted(trace.setSpan(context.active(), root));
+      root.end();
+      return { answer, provider };
+    };
+    assert.equal(callerCaptureWanted(context.active()), false, 'no request, no capture');
+    const withRoom = wanted('with room', {});
+    assert.equal(withRoom.answer, true);
+    await withRoom.provider.shutdown();
+    assert.equal(callerCaptureWanted(context.active()), false);
+    const spent = wanted('budget spent', { maxStackCapturesPerSecond: 0 });
+    assert.equal(spent.answer, false);
+    const off = wanted('stacks off', { captureStacks: false });
+    assert.equal(off.answer, false);
+    const ignored = wanted('not recorded', { recordFraction: 0 });
+    assert.equal(ignored.answer, false);
+    for (const { provider } of [spent, off, ignored]) await provider.shutdown();
   });
 });

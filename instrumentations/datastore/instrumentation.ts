@@ -26,7 +26,7 @@ import {
   ATTR_RESPONSE_SUMMARY,
 } from '../../exporter/attributes.js';
 import { captureCallSites } from '../call-site.js';
-import { setCallerCallSites } from '../caller-call-sites.js';
+import { callerCaptureWanted, setCallerCallSites } from '../caller-call-sites.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { costMicrodollars, type DatastorePrices, DEFAULT_DATASTORE_PRICES } from './pricing.js';
 import type { DatastoreInstrumentationConfig } from './types.js';
@@ -186,8 +186,12 @@ export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstr
         // A label is a nicety.
       }
       // The RPC may start after this call returned (a stream's first read): note the app's call
-      // sites now, for its span's stack. The caller's own callbacks keep the caller's context.
-      const marked = setCallerCallSites(active.setValue(CLIENT_METHOD, label), captureCallSites());
+      // sites now, for its span's stack, if the request gets stacks at all. The caller's own
+      // callbacks keep the caller's context.
+      const labelled = active.setValue(CLIENT_METHOD, label);
+      const marked = callerCaptureWanted(active)
+        ? setCallerCallSites(labelled, captureCallSites())
+        : labelled;
       for (let i = 0; i < args.length; i++)
         if (typeof args[i] === 'function') args[i] = context.bind(active, args[i] as AnyFunction);
       const result = context.with(marked, () => original.apply(this, args));
