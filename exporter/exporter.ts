@@ -226,19 +226,28 @@ export class AppstatsExporter implements RecordExporter {
     this._writes.add(write);
   }
 
-  /** Writes a batch; never rejects. Resolves to the records not written, and why. */
+  /**
+   * Writes a batch; never rejects, whatever the store does (throws at once, rejects, answers
+   * nonsense). Resolves to the records not written, and why.
+   */
   private async _put(batch: StoredRecord[]): Promise<{ failed: number; error?: unknown }> {
     const expires = this._expiresSeconds;
     if (this.store.putRecords) {
       try {
-        return await this.store.putRecords(batch, expires);
+        const outcome = await this.store.putRecords(batch, expires);
+        const failed = outcome?.failed;
+        if (Number.isInteger(failed) && failed >= 0 && failed <= batch.length) return outcome;
+        return { failed: batch.length, error: `the store answered ${JSON.stringify(outcome)}` };
       } catch (error) {
         // A custom store that rejects after all: nothing of the batch counts as written.
         return { failed: batch.length, error };
       }
     }
     const results = await Promise.allSettled(
-      batch.map(({ keys, values }) => this.store.putRecord(keys, values, expires)),
+      // Inside the promise chain: a store that throws at once fails its record, not the app.
+      batch.map(({ keys, values }) =>
+        Promise.resolve().then(() => this.store.putRecord(keys, values, expires)),
+      ),
     );
     const failures = results.filter((result) => result.status === 'rejected');
     return { failed: failures.length, error: failures[0]?.reason };
@@ -248,10 +257,15 @@ export class AppstatsExporter implements RecordExporter {
     return { ...this._stats, inFlight: this._inFlightRecords };
   }
 
-  /** Writes the batch now, and resolves once every write started so far has settled. */
+  /**
+   * Writes the batch now, and resolves once every write started so far has settled, including the
+   * batches of records exported while it waited.
+   */
   async forceFlush(): Promise<void> {
-    this._writeBatch();
-    while (this._writes.size > 0) await Promise.allSettled([...this._writes]);
+    while (this._batch.length > 0 || this._writes.size > 0) {
+      this._writeBatch();
+      await Promise.allSettled([...this._writes]);
+    }
   }
 
   async shutdown(): Promise<void> {

@@ -20,7 +20,7 @@ function stalledStore(): RecordStore & { writes: number } {
 }
 
 describe('AppstatsExporter', () => {
-  it('builds a record only when it is going to write it: past maxInFlightWrites nothing is built', () => {
+  it('builds a record only when it is going to write it: past maxInFlightWrites nothing is built', async () => {
     const store = stalledStore();
     const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2, batchWindowMs: 0 });
     let built = 0;
@@ -30,6 +30,7 @@ describe('AppstatsExporter', () => {
     };
     for (let i = 0; i < 10; i++) exporter.export(builder);
     assert.equal(built, 2, 'only the two records that could be written were built');
+    await new Promise((resolve) => setImmediate(resolve)); // the writes start on the next tick
     assert.equal(store.writes, 2);
     assert.deepEqual(exporter.stats(), { exported: 0, dropped: 8, failed: 0, tooLarge: 0, inFlight: 2 });
   });
@@ -106,5 +107,57 @@ describe('AppstatsExporter', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(calls, 3);
     assert.deepEqual(exporter.stats(), { exported: 2, dropped: 0, failed: 1, tooLarge: 0, inFlight: 0 });
+  });
+
+  it('counts a store that throws at once, or answers nonsense, as failed writes: nothing reaches the app', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const throwing: RecordStore = {
+        putRecord() {
+          throw new Error('thrown at once');
+        },
+        getFull: async () => undefined,
+        getParts: async () => ({ values: new Map(), errors: 0 }),
+        close: async () => {},
+      };
+      const nonsense = { ...throwing, putRecords: async () => undefined as never };
+      for (const store of [throwing, nonsense]) {
+        const exporter = new AppstatsExporter({ store });
+        for (let i = 0; i < 3; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
+        await exporter.forceFlush();
+        assert.deepEqual(exporter.stats(), { exported: 0, dropped: 0, failed: 3, tooLarge: 0, inFlight: 0 });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('forceFlush also writes the records exported while it waits', async () => {
+    let release: () => void = () => {};
+    let writes = 0;
+    const store: RecordStore = {
+      putRecord: async () => {},
+      async putRecords(records) {
+        writes += records.length;
+        // The first write waits until the test lets it go.
+        if (writes === 1) await new Promise<void>((resolve) => (release = resolve));
+        return { failed: 0 };
+      },
+      getFull: async () => undefined,
+      getParts: async () => ({ values: new Map(), errors: 0 }),
+      close: async () => {},
+    };
+    const exporter = new AppstatsExporter({ store, batchWindowMs: 60_000 });
+    exporter.export(sampleRecord({ start: 1_800_000_000_000 }));
+    const flushed = exporter.forceFlush();
+    exporter.export(sampleRecord({ start: 1_800_000_000_100 })); // lands in a new batch, window open
+    release();
+    await flushed;
+    assert.equal(writes, 2);
+    assert.equal(exporter.stats().exported, 2);
   });
 });
