@@ -14,6 +14,7 @@ import {
   type BilledOp,
   type DatastoreDetails,
   type Incompleteness,
+  PART_VERSION,
   RECORD_VERSION,
   type RequestRecord,
   type RequestSummary,
@@ -410,5 +411,6 @@ export function buildRecord(request: RequestSpans, options: BuildOptions = {}): 
 /** The part of a full record: everything but the calls and the environment. */
 export function summarize(record: RequestRecord): RequestSummary {
   const { user_email: _u, is_admin: _a, cgi_env: _c, individual_stats: _i, ...summary } = record;
+  summary.v = PART_VERSION; // a fresh object: the record keeps its own version
   return summary;
 }

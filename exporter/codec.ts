@@ -28,6 +28,12 @@ const HEADER_BYTES = 3;
  * (docs/performance.md); deflating it cost the app's main thread as much again.
  */
 export const COMPRESS_FROM_BYTES = 1024;
+/**
+ * More calls than this is not a record our writer makes (`maxCallsPerRequest` is 2000 by default
+ * and a value stays under 1 MB deflated): refused, since each stored call grows into a whole
+ * `RpcCall` in memory, and a small crafted value of `{}`s would cost the viewer gigabytes.
+ */
+const MAX_CALLS_READ = 100_000;
 /** A stored value inflates to at most this; beyond is treated as corrupt (a zip bomb is bad input). */
 const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 
@@ -60,6 +66,9 @@ const READABLE_VERSIONS: readonly unknown[] = [1, RECORD_VERSION];
 /** A stored call may name an earlier call with the same stack instead of repeating it. */
 type StoredCall = Partial<RpcCall> & { same_stack_as?: number };
 
+/** Distinct stacks compared per key (see `StackIndex`): encoding stays linear in the calls. */
+const MAX_STACKS_PER_KEY = 8;
+
 /** Same frames in the same order. Frames are often the very same objects (call-site.ts caches them). */
 function sameStack(a: readonly StackFrame[], b: readonly StackFrame[]): boolean {
   if (a === b) return true;
@@ -89,7 +98,7 @@ function sameStack(a: readonly StackFrame[], b: readonly StackFrame[]): boolean 
  * instead of one per call, and the details page parses one.
  */
 class StackIndex {
-  /** First call of each distinct stack, by a key of its length and innermost frame. */
+  /** First call of each distinct stack, by a key of its length, innermost and outermost frames. */
   private readonly _firsts = new Map<string, number[]>();
   constructor(private readonly _calls: readonly RpcCall[]) {}
 
@@ -97,7 +106,8 @@ class StackIndex {
   earlierWithSameStack(index: number): number | undefined {
     const stack = this._calls[index].call_stack;
     const top = stack[0];
-    const key = `${stack.length}:${top?.line_number}:${top?.column_number}:${top?.class_or_file_name}`;
+    const bottom = stack[stack.length - 1];
+    const key = `${stack.length}:${top?.line_number}:${top?.column_number}:${top?.class_or_file_name}:${bottom?.line_number}:${bottom?.class_or_file_name}`;
     const candidates = this._firsts.get(key);
     if (!candidates) {
       this._firsts.set(key, [index]);
@@ -105,7 +115,9 @@ class StackIndex {
     }
     for (const candidate of candidates)
       if (sameStack(this._calls[candidate].call_stack, stack)) return candidate;
-    candidates.push(index);
+    // Bounded work on the app's thread: stacks alike at both ends but different inside are rare;
+    // past a few of them, later ones are simply stored whole.
+    if (candidates.length < MAX_STACKS_PER_KEY) candidates.push(index);
     return undefined;
   }
 }
@@ -116,7 +128,8 @@ function storedCall(call: RpcCall, index: number, stacks: StackIndex): StoredCal
     !isObject(call) ||
     !Array.isArray(call.call_stack) ||
     !Array.isArray(call.billed_ops) ||
-    !isObject(call.status)
+    !isObject(call.status) ||
+    !isObject(call.attributes)
   )
     return call;
   const stored: StoredCall = {
@@ -223,7 +236,11 @@ function checkShape(value: unknown): RequestSummary | RequestRecord {
   if (!Array.isArray(value.rpc_stats)) wrong.push('rpc_stats');
   if (
     'individual_stats' in value &&
-    !(Array.isArray(value.individual_stats) && value.individual_stats.every(isObject))
+    !(
+      Array.isArray(value.individual_stats) &&
+      value.individual_stats.length <= MAX_CALLS_READ &&
+      value.individual_stats.every(isObject)
+    )
   )
     wrong.push('individual_stats');
   if ('cgi_env' in value && !Array.isArray(value.cgi_env)) wrong.push('cgi_env');

@@ -12,6 +12,12 @@
  * 2: a stored call leaves out the fields at their default (docs/record-format.md); 1 stored them all.
  */
 export const RECORD_VERSION = 2;
+/**
+ * The part's format has not changed since version 1, so parts still say 1: a viewer that reads only
+ * version 1 keeps showing the dashboard of an app that was upgraded first (its details pages say
+ * the full record's version is unknown to it).
+ */
+export const PART_VERSION = 1;
 
 /** One frame of a call's stack, app frames first as captured (innermost first). */
 export interface StackFrame {

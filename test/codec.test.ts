@@ -158,6 +158,33 @@ describe('encodeRecord / decodeRecord', () => {
     );
   });
 
+  it('compares a bounded number of stacks per key: past eight alike at both ends, a stack is stored whole', () => {
+    const full = sampleRecord({ calls: 12, stackFrames: 5 });
+    const base = full.individual_stats[0].call_stack;
+    // Calls 0-9: the same first and last frames, a different middle; 10 repeats 0, 11 repeats 9.
+    for (let i = 0; i < 10; i++)
+      full.individual_stats[i].call_stack = base.map((frame, f) =>
+        f === 2 ? { ...frame, line_number: 500 + i } : frame,
+      );
+    full.individual_stats[10].call_stack = full.individual_stats[0].call_stack;
+    full.individual_stats[11].call_stack = full.individual_stats[9].call_stack;
+    const encoded = encodeRecord(full);
+    const stored = JSON.parse(inflateRawSync(encoded.subarray(3)).toString('utf8')).individual_stats;
+    assert.equal(stored[10].same_stack_as, 0, 'one of the first eight: found');
+    assert.equal(stored[11].same_stack_as, undefined, 'past the bound: stored whole');
+    assert.equal(stored[11].call_stack.length, 5);
+    assert.deepEqual(decodeRecord(encoded), full);
+  });
+
+  it('keeps parts at version 1 (their format did not change) and refuses absurd call counts', () => {
+    const full = sampleRecord({ calls: 1 });
+    assert.equal(full.v, 2);
+    assert.equal(summarize(full).v, 1, 'a viewer that reads only version 1 still reads the part');
+    assert.equal(full.v, 2, 'the record keeps its own version');
+    const crafted = { ...full, individual_stats: Array.from({ length: 100_001 }, () => ({})) };
+    rejects(plainValue(crafted), 'shape', /individual_stats/);
+  });
+
   it('reads format 1 (every field stored) and fills what a call lacks or mistypes with the default', () => {
     const v1 = { ...sampleRecord({ calls: 2 }), v: 1 };
     assert.deepEqual(decodeRecord(plainValue(v1)), v1);
