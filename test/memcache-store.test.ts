@@ -97,6 +97,31 @@ describe('MemcacheStore against two real memcached servers', () => {
     await store.close();
   });
 
+  it('writes a batch of records in one putRecords; a value memcached refuses fails one record, not the batch', async () => {
+    const store = new MemcacheStore(`${a.address},${b.address}`);
+    const records = Array.from({ length: 10 }, (_, i) => {
+      const record = sampleRecord({ calls: 2, start: 1_700_000_100_000 + i * 100 });
+      const start = record.start_timestamp_milliseconds;
+      return {
+        keys: {
+          part: recordKey(start, 'part', { keyPrefix: 'batch' }),
+          full: recordKey(start, 'full', { keyPrefix: 'batch' }),
+        },
+        // Record 3's full value is past memcached's 1 MiB item limit: refused.
+        values: {
+          part: encodeRecord(summarize(record)),
+          full: i === 3 ? Buffer.alloc(2_000_000) : encodeRecord(record),
+        },
+      };
+    });
+    const outcome = await store.putRecords(records, 60);
+    assert.equal(outcome.failed, 1);
+    assert.match(outcome.error ?? '', /refused a SET/);
+    const { values } = await store.getParts(records.flatMap(({ keys }) => [keys.part, keys.full]));
+    assert.equal(values.size, 19, 'every value but the refused one was written');
+    await store.close();
+  });
+
   it('builds GETKQ requests that memcached parses (opcode, key length, opaque, closing NOOP)', () => {
     const batch = buildGetkqBatch(['ab', 'cde'], 0x01020304);
     assert.equal(batch.length, 24 + 2 + 24 + 3 + 24);

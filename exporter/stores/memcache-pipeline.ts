@@ -194,25 +194,30 @@ export function buildSetqBatch(client: Client, entries: readonly SetEntry[], opa
   return Buffer.concat(parts);
 }
 
+/**
+ * One server's batch. Resolves to how many values the server refused (a quiet SET answers only on
+ * failure, and its answer names no key); rejects when the server could not be reached or did not
+ * answer in time: then none of the batch is known to be written.
+ */
 function storeOnServer(
   client: MemjsClientInternals,
   server: MemjsServer,
   entries: readonly SetEntry[],
-): Promise<void> {
+): Promise<{ refused: number; message?: string }> {
   return new Promise((resolve, reject) => {
     client.incrSeq();
     const seq = client.seq;
-    let failure: string | undefined;
-    const disarm = armDeadline(server, seq, (message) => reject(new Error(message)));
+    let refused = 0;
+    let message: string | undefined;
+    const disarm = armDeadline(server, seq, (text) => reject(new Error(text)));
     const onResponse: ResponseHandler = (response) => {
       const { opcode, status } = response.header;
       if (opcode === OP_NOOP) {
         disarm();
-        if (failure) reject(new Error(failure));
-        else resolve();
+        resolve(message === undefined ? { refused } : { refused, message });
       } else if (status !== 0) {
-        // A quiet SET answers only on failure; its answer names no key, so the batch fails whole.
-        failure = `memcached ${server.host}:${server.port} refused a SET (status 0x${status.toString(16)}: ${response.val.toString('utf8')})`;
+        refused++;
+        message ??= `memcached ${server.host}:${server.port} refused a SET (status 0x${status.toString(16)}: ${response.val.toString('utf8')})`;
       }
     };
     onResponse.quiet = true;
@@ -229,22 +234,27 @@ function storeOnServer(
   });
 }
 
-/** What a multi-set wrote: the keys of the servers that failed, and why each failed. */
+/**
+ * What a multi-set wrote: the keys of the servers that failed whole, how many values servers
+ * refused (they do not say which), and why.
+ */
 export interface MultiSetOutcome {
   failedKeys: Set<string>;
+  refused: number;
   errorMessages: string[];
 }
 
 /**
- * Writes many values in one round trip per server; never rejects. A server that is unreachable,
- * timed out (memjs's own timeout) or refused a value fails the keys it was sent, and only those.
+ * Writes many values in one round trip per server; never rejects. A server that is unreachable or
+ * timed out (memjs's own timeout) fails the keys it was sent, and only those; values a server
+ * refused are counted.
  */
 export async function multiSetSettled(
   memjsClient: Client,
   entries: readonly SetEntry[],
 ): Promise<MultiSetOutcome> {
   const client = memjsClient as unknown as MemjsClientInternals;
-  const outcome: MultiSetOutcome = { failedKeys: new Set(), errorMessages: [] };
+  const outcome: MultiSetOutcome = { failedKeys: new Set(), refused: 0, errorMessages: [] };
   const byServer = new Map<MemjsServer, SetEntry[]>();
   for (const entry of entries) {
     const server = client.server(entry.key);
@@ -260,10 +270,16 @@ export async function multiSetSettled(
     outcome.errorMessages.push(`${outcome.failedKeys.size} key(s): no memcache server available`);
   await Promise.all(
     [...byServer].map(([server, batch]) =>
-      storeOnServer(client, server, batch).catch((error: unknown) => {
-        for (const entry of batch) outcome.failedKeys.add(entry.key);
-        outcome.errorMessages.push(error instanceof Error ? error.message : String(error));
-      }),
+      storeOnServer(client, server, batch).then(
+        ({ refused, message }) => {
+          outcome.refused += refused;
+          if (message) outcome.errorMessages.push(message);
+        },
+        (error: unknown) => {
+          for (const entry of batch) outcome.failedKeys.add(entry.key);
+          outcome.errorMessages.push(error instanceof Error ? error.message : String(error));
+        },
+      ),
     ),
   );
   return outcome;
@@ -271,6 +287,6 @@ export async function multiSetSettled(
 
 /** `multiSetSettled`, rejecting when any value was not written. */
 export async function multiSet(memjsClient: Client, entries: readonly SetEntry[]): Promise<void> {
-  const { failedKeys, errorMessages } = await multiSetSettled(memjsClient, entries);
-  if (failedKeys.size > 0) throw new Error(errorMessages.join('; '));
+  const { failedKeys, refused, errorMessages } = await multiSetSettled(memjsClient, entries);
+  if (failedKeys.size > 0 || refused > 0) throw new Error(errorMessages.join('; '));
 }

@@ -63,19 +63,22 @@ export class MemcacheStore implements RecordStore {
 
   /**
    * Every value of many requests in one pipelined write per server. With several servers, a
-   * record is written whole only when both of its servers took their value.
+   * record is written whole only when both of its servers took their value; each value a server
+   * refused counts one record as failed.
    */
   async putRecords(records: readonly StoredRecord[], expiresSeconds: number): Promise<PutOutcome> {
     const entries = records.flatMap(({ keys, values }) => [
       { key: keys.part, value: asBuffer(values.part), expiresSeconds },
       { key: keys.full, value: asBuffer(values.full), expiresSeconds },
     ]);
-    const { failedKeys, errorMessages } = await this._holdOpen(() => multiSetSettled(this.client, entries));
-    if (failedKeys.size === 0) return { failed: 0 };
-    const failed = records.filter(
-      ({ keys }) => failedKeys.has(keys.part) || failedKeys.has(keys.full),
-    ).length;
-    return { failed, error: errorMessages.join('; ') };
+    const { failedKeys, refused, errorMessages } = await this._holdOpen(() =>
+      multiSetSettled(this.client, entries),
+    );
+    if (failedKeys.size === 0 && refused === 0) return { failed: 0 };
+    const lost = records.filter(({ keys }) => failedKeys.has(keys.part) || failedKeys.has(keys.full)).length;
+    // A refused value (too large for the server, say) is one record's at most; which one, memcached
+    // does not say.
+    return { failed: Math.min(records.length, lost + refused), error: errorMessages.join('; ') };
   }
 
   /** Through the pipeline too (one GETKQ): memjs's own get can stay pending forever on a dropped connection. */
