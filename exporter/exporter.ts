@@ -20,12 +20,6 @@ export interface AppstatsExporterOptions extends KeyOptions {
   maxValueBytes?: number;
   /** Records waiting for or in a write at once; past it, records are dropped and counted rather than queued. Default 100. */
   maxInFlightWrites?: number;
-  /**
-   * Records finished within this many milliseconds go to the store in one write (one pipelined
-   * multi-set: a network write per batch rather than per request). Default 10; 0 writes each record
-   * at once.
-   */
-  batchWindowMs?: number;
 }
 
 /** What the exporter did, for tests, benchmarks and a health page. */
@@ -54,8 +48,7 @@ export interface RecordExporter {
 }
 
 export const DEFAULT_EXPIRES_SECONDS = 36 * 60 * 60;
-export const DEFAULT_BATCH_WINDOW_MS = 10;
-/** A batch is written at once when it holds this many records or bytes, whatever the window. */
+/** A batch is written at once when it holds this many records or bytes, even with a write in flight. */
 const MAX_BATCH_RECORDS = 64;
 const MAX_BATCH_BYTES = 1_000_000;
 export const DEFAULT_MAX_VALUE_BYTES = 1_000_000;
@@ -123,11 +116,9 @@ export class AppstatsExporter implements RecordExporter {
   private readonly _expiresSeconds: number;
   private readonly _maxValueBytes: number;
   private readonly _maxInFlight: number;
-  private readonly _batchWindowMs: number;
   /** Records encoded and waiting for the batch's write. */
   private _batch: StoredRecord[] = [];
   private _batchBytes = 0;
-  private _batchTimer: NodeJS.Timeout | undefined;
   /** Records in the batch or in a write not yet settled: what `maxInFlightWrites` bounds. */
   private _inFlightRecords = 0;
   private readonly _writes = new Set<Promise<void>>();
@@ -141,10 +132,6 @@ export class AppstatsExporter implements RecordExporter {
     this._expiresSeconds = positive('expiresSeconds', options.expiresSeconds, DEFAULT_EXPIRES_SECONDS);
     this._maxValueBytes = positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES);
     this._maxInFlight = Math.floor(positive('maxInFlightWrites', options.maxInFlightWrites, 100));
-    this._batchWindowMs =
-      options.batchWindowMs === 0
-        ? 0
-        : positive('batchWindowMs', options.batchWindowMs, DEFAULT_BATCH_WINDOW_MS);
     const { store, owned } = resolveStore(options);
     this.store = store;
     this._ownsStore = owned;
@@ -183,19 +170,16 @@ export class AppstatsExporter implements RecordExporter {
       });
       this._batchBytes += fitted.part.length + fitted.full.length;
       this._inFlightRecords++;
-      // Written at once when full, or when waiting longer would make the next record a drop: the
-      // bound is for records the store is slow to take, not for ones our own window holds back.
+      // Written at once when no write is in flight; otherwise it waits for that write to settle and
+      // goes with the records that came meanwhile, in one write. A busy app thus makes one network
+      // write per batch rather than per request, a quiet one waits for nothing, and no timer holds
+      // a record back.
       if (
-        this._batchWindowMs === 0 ||
+        this._writes.size === 0 ||
         this._batch.length >= MAX_BATCH_RECORDS ||
-        this._batchBytes >= MAX_BATCH_BYTES ||
-        this._inFlightRecords >= this._maxInFlight
-      ) {
+        this._batchBytes >= MAX_BATCH_BYTES
+      )
         this._writeBatch();
-      } else {
-        // Not unref'd: a job that ends within the window still gets its last records written.
-        this._batchTimer ??= setTimeout(() => this._writeBatch(), this._batchWindowMs);
-      }
     } catch (error) {
       this._stats.failed++;
       this._failWarning.warn(`export threw: ${describe(error)}`);
@@ -204,8 +188,6 @@ export class AppstatsExporter implements RecordExporter {
 
   /** Starts the write of the batch so far. Never throws. */
   private _writeBatch(): void {
-    if (this._batchTimer) clearTimeout(this._batchTimer);
-    this._batchTimer = undefined;
     const batch = this._batch;
     if (batch.length === 0) return;
     this._batch = [];
@@ -222,6 +204,8 @@ export class AppstatsExporter implements RecordExporter {
       .finally(() => {
         this._inFlightRecords -= batch.length;
         this._writes.delete(write);
+        // The records that waited for this write go now.
+        if (this._writes.size === 0) this._writeBatch();
       });
     this._writes.add(write);
   }

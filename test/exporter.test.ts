@@ -22,7 +22,7 @@ function stalledStore(): RecordStore & { writes: number } {
 describe('AppstatsExporter', () => {
   it('builds a record only when it is going to write it: past maxInFlightWrites nothing is built', async () => {
     const store = stalledStore();
-    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2, batchWindowMs: 0 });
+    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2 });
     let built = 0;
     const builder = () => {
       built++;
@@ -30,8 +30,8 @@ describe('AppstatsExporter', () => {
     };
     for (let i = 0; i < 10; i++) exporter.export(builder);
     assert.equal(built, 2, 'only the two records that could be written were built');
-    await new Promise((resolve) => setImmediate(resolve)); // the writes start on the next tick
-    assert.equal(store.writes, 2);
+    await new Promise((resolve) => setImmediate(resolve)); // the write starts on the next tick
+    assert.equal(store.writes, 1, 'the second waits for the first, stalled, write');
     assert.deepEqual(exporter.stats(), { exported: 0, dropped: 8, failed: 0, tooLarge: 0, inFlight: 2 });
   });
 
@@ -56,45 +56,50 @@ describe('AppstatsExporter', () => {
     assert.equal(built, 0);
   });
 
-  it('writes the records of one batch window in one putRecords call, at once on forceFlush', async () => {
+  it('writes a record at once when no write is in flight, else with those that came meanwhile, in one putRecords', async () => {
     const batches: number[] = [];
     const memory = new MemoryStore();
+    let hold: Promise<void> | undefined;
     const store: RecordStore = {
       putRecord: () => Promise.reject(new Error('the exporter should batch')),
-      putRecords(records: readonly StoredRecord[], expires: number) {
+      async putRecords(records: readonly StoredRecord[], expires: number) {
         batches.push(records.length);
+        await hold;
         return memory.putRecords(records, expires);
       },
       getFull: (key) => memory.getFull(key),
       getParts: (keys) => memory.getParts(keys),
       close: async () => {},
     };
-    const exporter = new AppstatsExporter({ store, batchWindowMs: 60_000 });
+    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 80 });
+    let release: () => void = () => {};
+    hold = new Promise<void>((resolve) => (release = resolve));
     for (let i = 0; i < 5; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
-    assert.deepEqual(batches, [], 'nothing written before the window closes');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(batches, [1], 'the first went at once; the others wait for its write');
     assert.equal(exporter.stats().inFlight, 5);
+    hold = undefined;
+    release();
     await exporter.forceFlush();
-    assert.deepEqual(batches, [5]);
+    assert.deepEqual(batches, [1, 4], 'the four that waited went together when it settled');
     assert.deepEqual(exporter.stats(), { exported: 5, dropped: 0, failed: 0, tooLarge: 0, inFlight: 0 });
     const { values } = await memory.getParts(['__appstats__:000000:part', '__appstats__:000400:part']);
     assert.equal(values.size, 2, 'the records landed under their own keys');
-    // A batch that reaches maxInFlightWrites does not wait for the window (its records would make
-    // the next ones drops).
-    const small = new AppstatsExporter({ store, batchWindowMs: 60_000, maxInFlightWrites: 3 });
-    for (let i = 0; i < 3; i++) small.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
-    assert.deepEqual(batches, [5, 3]);
-    await small.forceFlush();
-    small.export(sampleRecord());
-    assert.equal(small.stats().dropped, 0, 'the written batch freed its slots');
-    await small.forceFlush();
-    batches.length = 1;
-    // A full batch does not wait for the window.
-    for (let i = 0; i < 64; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
-    assert.deepEqual(batches, [5, 64]);
+    // A full batch does not wait, even with a write in flight; past maxInFlightWrites, records drop.
+    batches.length = 0;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    for (let i = 0; i < 100; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(batches, [1, 64]);
+    assert.equal(exporter.stats().dropped, 20, '80 waiting at most');
+    hold = undefined;
+    release();
     await exporter.forceFlush();
+    assert.deepEqual(batches, [1, 64, 15]);
+    assert.equal(exporter.stats().exported, 85);
   });
 
-  it('closes the window on its own timer, and counts failures per record on a store without putRecords', async () => {
+  it('counts failures per record on a store without putRecords', async () => {
     let calls = 0;
     const store: RecordStore = {
       putRecord: () => (++calls === 2 ? Promise.reject(new Error('memcache said no')) : Promise.resolve()),
@@ -102,9 +107,9 @@ describe('AppstatsExporter', () => {
       getParts: async () => ({ values: new Map(), errors: 0 }),
       close: async () => {},
     };
-    const exporter = new AppstatsExporter({ store, batchWindowMs: 5 });
+    const exporter = new AppstatsExporter({ store });
     for (let i = 0; i < 3; i++) exporter.export(sampleRecord({ start: 1_800_000_000_000 + i * 100 }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await exporter.forceFlush();
     assert.equal(calls, 3);
     assert.deepEqual(exporter.stats(), { exported: 2, dropped: 0, failed: 1, tooLarge: 0, inFlight: 0 });
   });
@@ -151,10 +156,10 @@ describe('AppstatsExporter', () => {
       getParts: async () => ({ values: new Map(), errors: 0 }),
       close: async () => {},
     };
-    const exporter = new AppstatsExporter({ store, batchWindowMs: 60_000 });
+    const exporter = new AppstatsExporter({ store });
     exporter.export(sampleRecord({ start: 1_800_000_000_000 }));
     const flushed = exporter.forceFlush();
-    exporter.export(sampleRecord({ start: 1_800_000_000_100 })); // lands in a new batch, window open
+    exporter.export(sampleRecord({ start: 1_800_000_000_100 })); // waits: the first write is in flight
     release();
     await flushed;
     assert.equal(writes, 2);
