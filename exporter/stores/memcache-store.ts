@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import memjs from 'memjs';
-import { multiGet, multiSet, multiSetSettled } from './memcache-pipeline.js';
+import { multiGet, multiSet, multiSetSettled, type SetEntry } from './memcache-pipeline.js';
 import type {
   MultiGetResult,
   PutOutcome,
@@ -23,6 +23,14 @@ const memjsLogger = {
 /** A view, not a copy: values can be near 1 MB. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The part and full value of each record, as the pipeline's SET entries. */
+function setEntries(records: readonly StoredRecord[], expiresSeconds: number): SetEntry[] {
+  return records.flatMap(({ keys, values }) => [
+    { key: keys.part, value: asBuffer(values.part), expiresSeconds },
+    { key: keys.full, value: asBuffer(values.full), expiresSeconds },
+  ]);
 }
 
 /**
@@ -53,12 +61,7 @@ export class MemcacheStore implements RecordStore {
 
   /** Both values in one pipelined write per server (the original's multi-set). */
   putRecord(keys: RecordKeys, values: RecordValues, expiresSeconds: number): Promise<void> {
-    return this._holdOpen(() =>
-      multiSet(this.client, [
-        { key: keys.part, value: asBuffer(values.part), expiresSeconds },
-        { key: keys.full, value: asBuffer(values.full), expiresSeconds },
-      ]),
-    );
+    return this._holdOpen(() => multiSet(this.client, setEntries([{ keys, values }], expiresSeconds)));
   }
 
   /**
@@ -67,12 +70,8 @@ export class MemcacheStore implements RecordStore {
    * refused counts one record as failed.
    */
   async putRecords(records: readonly StoredRecord[], expiresSeconds: number): Promise<PutOutcome> {
-    const entries = records.flatMap(({ keys, values }) => [
-      { key: keys.part, value: asBuffer(values.part), expiresSeconds },
-      { key: keys.full, value: asBuffer(values.full), expiresSeconds },
-    ]);
     const { failedKeys, refused, errorMessages } = await this._holdOpen(() =>
-      multiSetSettled(this.client, entries),
+      multiSetSettled(this.client, setEntries(records, expiresSeconds)),
     );
     if (failedKeys.size === 0 && refused === 0) return { failed: 0 };
     const lost = records.filter(({ keys }) => failedKeys.has(keys.part) || failedKeys.has(keys.full)).length;

@@ -137,6 +137,36 @@ const EmptyState: FC<{ source: DashboardPageProps['source']; filtered: boolean; 
     );
   };
 
+/** The row of an RPC opened to its paths, or of a path opened to its RPCs: the same four columns. */
+const BreakdownTable: FC<{
+  label: string;
+  asCode?: boolean;
+  rows: { name: string; count: number; total_ms: number; cost: number }[];
+}> = function BreakdownTable({ label, asCode, rows }) {
+  return (
+    <table class="sub">
+      <thead>
+        <tr>
+          <th>{label}</th>
+          <th class="num">Count</th>
+          <th class="num">Total ms</th>
+          <th class="num">Cost µ$</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr>
+            <td>{asCode ? <code>{r.name}</code> : r.name}</td>
+            <td class="num">{r.count}</td>
+            <td class="num">{formatMs(r.total_ms)}</td>
+            <td class="num">{formatCost(r.cost)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+};
+
 const RpcStatsTable: FC<{ rows: RpcRow[]; query: DashboardQuery; links: Links }> = function RpcStatsTable({
   rows,
   query,
@@ -175,26 +205,15 @@ const RpcStatsTable: FC<{ rows: RpcRow[]; query: DashboardQuery; links: Links }>
                   <summary>
                     <code>{row.service_call_name}</code>
                   </summary>
-                  <table class="sub">
-                    <thead>
-                      <tr>
-                        <th>Path</th>
-                        <th class="num">Count</th>
-                        <th class="num">Total ms</th>
-                        <th class="num">Cost µ$</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {row.by_path.map((p) => (
-                        <tr>
-                          <td>{p.path}</td>
-                          <td class="num">{p.count}</td>
-                          <td class="num">{formatMs(p.total_ms)}</td>
-                          <td class="num">{formatCost(p.cost)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <BreakdownTable
+                    label="Path"
+                    rows={row.by_path.map((p) => ({
+                      name: p.path,
+                      count: p.count,
+                      total_ms: p.total_ms,
+                      cost: p.cost,
+                    }))}
+                  />
                 </details>
               </td>
               <td class="num">{row.count}</td>
@@ -267,28 +286,16 @@ const PathStatsTable: FC<{ rows: PathRow[]; query: DashboardQuery; links: Links 
               <td>
                 <details>
                   <summary>{row.path}</summary>
-                  <table class="sub">
-                    <thead>
-                      <tr>
-                        <th>RPC</th>
-                        <th class="num">Count</th>
-                        <th class="num">Total ms</th>
-                        <th class="num">Cost µ$</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {row.by_rpc.map((r) => (
-                        <tr>
-                          <td>
-                            <code>{r.service_call_name}</code>
-                          </td>
-                          <td class="num">{r.count}</td>
-                          <td class="num">{formatMs(r.total_ms)}</td>
-                          <td class="num">{formatCost(r.cost)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <BreakdownTable
+                    label="RPC"
+                    asCode
+                    rows={row.by_rpc.map((r) => ({
+                      name: r.service_call_name,
+                      count: r.count,
+                      total_ms: r.total_ms,
+                      cost: r.cost,
+                    }))}
+                  />
                 </details>
                 <Repeated row={row} />
               </td>
