@@ -12,10 +12,10 @@ import { DiagConsoleLogger, diag } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { type RegisterSettings, settingsFromEnv } from './exporter/register-settings.js';
 import type { AppstatsSpanProcessor } from './exporter/span-processor.js';
 import { DatastoreInstrumentation } from './instrumentations/datastore/instrumentation.js';
 import { MemjsInstrumentation } from './instrumentations/memjs/instrumentation.js';
-import { type RegisterSettings, settingsFromEnv } from './instrumentations/register-settings.js';
 
 export { type RegisterSettings, settingsFromEnv };
 

@@ -20,8 +20,8 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type memjsTypes from 'memjs';
 import { AppstatsExporter } from '../exporter/exporter.js';
 import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
 import { MemjsInstrumentation } from '../instrumentations/memjs/index.js';
+import { MemoryStore } from '../stores/memory-store.js';
 
 const variant = process.argv[2] ?? 'none';
 const memcacheAddress = process.argv[3] ?? '127.0.0.1:11211';

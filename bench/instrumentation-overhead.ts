@@ -19,12 +19,12 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type memjsTypes from 'memjs';
+import { captureCallSites, formatCallSites } from '../core/call-site.js';
 import { AppstatsExporter } from '../exporter/exporter.js';
 import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
-import { captureCallSites, formatCallSites } from '../instrumentations/call-site.js';
 import { DatastoreInstrumentation } from '../instrumentations/datastore/index.js';
 import { MemjsInstrumentation } from '../instrumentations/memjs/index.js';
+import { MemoryStore } from '../stores/memory-store.js';
 import { startDatastoreEmulator } from '../test/helpers/datastore-emulator.js';
 import { startMemcached } from '../test/helpers/memcached.js';
 

@@ -3,10 +3,10 @@
  * (MemcacheStore.getParts) vs Promise.all of 1000 memjs gets, side by side, rounds interleaved.
  * Run: node --import tsx bench/multiget.ts [rounds=20]
  */
-import { summarize } from '../exporter/build-record.js';
-import { encodeRecord } from '../exporter/codec.js';
-import { allPartKeys } from '../exporter/record-key.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { summarize } from '../core/build-record.js';
+import { encodeRecord } from '../core/codec.js';
+import { allPartKeys } from '../core/record-key.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { startMemcached } from '../test/helpers/memcached.js';
 import { sampleRecord } from '../test/helpers/records.js';
 

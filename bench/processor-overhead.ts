@@ -26,7 +26,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { AppstatsExporter } from '../exporter/exporter.js';
 import { AppstatsSpanProcessor, type AppstatsSpanProcessorOptions } from '../exporter/span-processor.js';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
+import { MemoryStore } from '../stores/memory-store.js';
 
 const REQUESTS = Number(process.argv[2] ?? 3000);
 const ROUNDS = Number(process.argv[3] ?? 5);

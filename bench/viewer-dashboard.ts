@@ -11,10 +11,10 @@
  * Rounds alternate between the dashboard's sides so drift (GC, CPU frequency) hits them alike; medians.
  */
 import { cpus, loadavg } from 'node:os';
-import { summarize } from '../exporter/build-record.js';
-import { encodeRecord } from '../exporter/codec.js';
-import { allPartKeys, recordKey } from '../exporter/record-key.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { summarize } from '../core/build-record.js';
+import { encodeRecord } from '../core/codec.js';
+import { allPartKeys, recordKey } from '../core/record-key.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { startMemcached } from '../test/helpers/memcached.js';
 import { sampleRecord } from '../test/helpers/records.js';
 import { aggregateDashboard } from '../viewer/aggregate.js';

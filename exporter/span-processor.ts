@@ -1,20 +1,18 @@
 import { type Context, diag, SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_IGNORE } from '../core/attributes.js';
+import { buildRecord, hrDiffMs, httpFieldsOf } from '../core/build-record.js';
 import {
   type CapturedCallSites,
   captureCallSites,
   DEFAULT_MAX_STACK,
   formatCallSites,
-} from '../instrumentations/call-site.js';
-import { addCallerCaptureGate } from '../instrumentations/caller-call-sites.js';
-import { buildRecord, hrDiffMs, httpFieldsOf } from './build-record.js';
+} from '../core/call-site.js';
+import { addCallerCaptureGate } from '../core/caller-call-sites.js';
+import type { RequestRecord, StackFrame } from '../core/record.js';
+import { createRedactor, type RedactionOptions, type Redactor } from '../core/redact.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
-import type { RequestRecord, StackFrame } from './record.js';
-import { createRedactor, type RedactionOptions, type Redactor } from './redact.js';
-
-/** A root span carrying this attribute (set to true) is not recorded: the viewer marks its own requests so. */
-export const ATTR_IGNORE = 'appstats.ignore';
 
 export interface AppstatsSpanProcessorOptions extends RedactionOptions {
   /** Where records go. Default: a new `AppstatsExporter()` (memcache from the environment, else memory). */

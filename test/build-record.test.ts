@@ -6,7 +6,7 @@ import {
   ATTR_CALL_NAME,
   ATTR_COST_MICRODOLLARS,
   ATTR_REQUEST_SUMMARY,
-} from '../exporter/attributes.js';
+} from '../core/attributes.js';
 import {
   aggregateRpcStats,
   buildRecord,
@@ -14,9 +14,9 @@ import {
   clip,
   httpFieldsOf,
   summarize,
-} from '../exporter/build-record.js';
-import { RECORD_VERSION } from '../exporter/record.js';
-import { REDACTED } from '../exporter/redact.js';
+} from '../core/build-record.js';
+import { RECORD_VERSION } from '../core/record.js';
+import { REDACTED } from '../core/redact.js';
 import { sampleRecord } from './helpers/records.js';
 import { CollectingProcessor, testProvider } from './helpers/tracing.js';
 

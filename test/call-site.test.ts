@@ -3,9 +3,9 @@ import { sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { context, SpanKind, trace } from '@opentelemetry/api';
+import { captureCallSites, formatCallSites, isSkippedFrame } from '../core/call-site.js';
+import { callerCaptureWanted } from '../core/caller-call-sites.js';
 import { AppstatsSpanProcessor, StackBudget } from '../exporter/span-processor.js';
-import { captureCallSites, formatCallSites, isSkippedFrame } from '../instrumentations/call-site.js';
-import { callerCaptureWanted } from '../instrumentations/caller-call-sites.js';
 import { newRegisteredProvider, TeeExporter } from './helpers/pipeline.js';
 import { testProvider } from './helpers/tracing.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { summarize } from '../exporter/build-record.js';
+import { summarize } from '../core/build-record.js';
 import {
   COMPRESS_FROM_BYTES,
   decodeRecord,
@@ -9,8 +9,8 @@ import {
   isFullRecord,
   RecordDecodeError,
   VALUE_MARKER,
-} from '../exporter/codec.js';
-import type { RequestRecord } from '../exporter/record.js';
+} from '../core/codec.js';
+import type { RequestRecord } from '../core/record.js';
 import { sampleRecord } from './helpers/records.js';
 
 function plainValue(record: object): Buffer {

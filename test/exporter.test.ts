@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppstatsExporter } from '../exporter/exporter.js';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
-import type { RecordStore, StoredRecord } from '../exporter/stores/record-store.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import type { RecordStore, StoredRecord } from '../stores/record-store.js';
 import { sampleRecord } from './helpers/records.js';
 
 /** A store whose writes never settle: memcache paused, as far as the exporter can tell. */

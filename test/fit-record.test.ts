@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { decodeRecord, isFullRecord } from '../exporter/codec.js';
-import { fitRecord } from '../exporter/fit-record.js';
+import { decodeRecord, isFullRecord } from '../core/codec.js';
+import { fitRecord } from '../core/fit-record.js';
 import { sampleRecord } from './helpers/records.js';
 
 describe('fitRecord: the size ladder', () => {

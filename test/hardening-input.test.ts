@@ -8,20 +8,20 @@ import { promisify } from 'node:util';
 import { constants, deflateRawSync } from 'node:zlib';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import memjs from 'memjs';
-import { ATTR_REQUEST_SUMMARY, ATTR_RESPONSE_SUMMARY } from '../exporter/attributes.js';
-import { summarize } from '../exporter/build-record.js';
+import { ATTR_REQUEST_SUMMARY, ATTR_RESPONSE_SUMMARY } from '../core/attributes.js';
+import { summarize } from '../core/build-record.js';
 import {
   type DecodeFailure,
   decodeRecord,
   encodeRecord,
   isFullRecord,
   RecordDecodeError,
-} from '../exporter/codec.js';
+} from '../core/codec.js';
+import type { RequestRecord } from '../core/record.js';
+import { allPartKeys, recordKey } from '../core/record-key.js';
 import { AppstatsExporter } from '../exporter/exporter.js';
-import type { RequestRecord } from '../exporter/record.js';
-import { allPartKeys, recordKey } from '../exporter/record-key.js';
 import { AppstatsSpanProcessor, type AppstatsSpanProcessorOptions } from '../exporter/span-processor.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { createViewer } from '../viewer/index.js';
 import { textOf } from './helpers/html-text.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';

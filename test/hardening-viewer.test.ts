@@ -16,13 +16,13 @@ import {
   ATTR_NAMESPACE,
   ATTR_REQUEST_SUMMARY,
   ATTR_RESPONSE_SUMMARY,
-} from '../exporter/attributes.js';
-import { decodeRecord, isFullRecord } from '../exporter/codec.js';
+} from '../core/attributes.js';
+import { decodeRecord, isFullRecord } from '../core/codec.js';
+import type { RequestRecord } from '../core/record.js';
+import { allPartKeys, recordKey } from '../core/record-key.js';
 import { AppstatsExporter } from '../exporter/exporter.js';
-import type { RequestRecord } from '../exporter/record.js';
-import { allPartKeys, recordKey } from '../exporter/record-key.js';
 import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { createViewer } from '../viewer/index.js';
 import { textOf } from './helpers/html-text.js';
 import { listen, patchedHttp } from './helpers/http-server.js';

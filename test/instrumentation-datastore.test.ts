@@ -14,7 +14,7 @@ import {
   ATTR_NAMESPACE,
   ATTR_REQUEST_SUMMARY,
   ATTR_RESPONSE_SUMMARY,
-} from '../exporter/attributes.js';
+} from '../core/attributes.js';
 import { DatastoreInstrumentation } from '../instrumentations/datastore/index.js';
 import { type DatastoreEmulator, startDatastoreEmulator } from './helpers/datastore-emulator.js';
 import { CollectingProcessor, testProvider } from './helpers/tracing.js';

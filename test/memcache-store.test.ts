@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { summarize } from '../exporter/build-record.js';
-import { decodeRecord, encodeRecord } from '../exporter/codec.js';
-import { allPartKeys, recordKey } from '../exporter/record-key.js';
-import { buildGetkqBatch, multiSet } from '../exporter/stores/memcache-pipeline.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { summarize } from '../core/build-record.js';
+import { decodeRecord, encodeRecord } from '../core/codec.js';
+import { allPartKeys, recordKey } from '../core/record-key.js';
+import { buildGetkqBatch, multiSet } from '../stores/memcache-pipeline.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { sampleRecord } from './helpers/records.js';
 

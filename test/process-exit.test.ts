@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeRecord } from '../exporter/codec.js';
-import { allPartKeys } from '../exporter/record-key.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { decodeRecord } from '../core/codec.js';
+import { allPartKeys } from '../core/record-key.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allPartKeys, recordKey, resolveKeyOptions, slotIndex } from '../exporter/record-key.js';
+import { allPartKeys, recordKey, resolveKeyOptions, slotIndex } from '../core/record-key.js';
 
 describe('recordKey: the original bucketed key', () => {
   it('computes the worked example of REFERENCE.md', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from '../exporter/build-record.js';
-import type { RequestSummary } from '../exporter/record.js';
+import { summarize } from '../core/build-record.js';
+import type { RequestSummary } from '../core/record.js';
 import { aggregateDashboard, pathKeyOf, percentile } from '../viewer/aggregate.js';
 import { DEFAULT_QUERY, parseDashboardQuery, queryParams } from '../viewer/dashboard-query.js';
 import { formatCost, formatMs, formatTimestamp, statusClass } from '../viewer/format.js';

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { type Browser, chromium } from 'playwright-core';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { createViewer } from '../viewer/index.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { alignedBase, recordThroughPipeline, scenario } from './helpers/viewer-fixtures.js';

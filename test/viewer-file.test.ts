@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Hono } from 'hono';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
+import { MemoryStore } from '../stores/memory-store.js';
 import { confinedPath } from '../viewer/file-view.js';
 import { createViewer } from '../viewer/index.js';
 import { textOf } from './helpers/html-text.js';

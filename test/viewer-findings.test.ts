@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RpcCall } from '../exporter/record.js';
+import type { RpcCall } from '../core/record.js';
 import {
   findCallFindings,
   findDuplicateCalls,

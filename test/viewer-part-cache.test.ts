@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from '../exporter/build-record.js';
-import { encodeRecord } from '../exporter/codec.js';
-import { recordKey } from '../exporter/record-key.js';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
+import { summarize } from '../core/build-record.js';
+import { encodeRecord } from '../core/codec.js';
+import { recordKey } from '../core/record-key.js';
+import { MemoryStore } from '../stores/memory-store.js';
 import { createViewer } from '../viewer/index.js';
 import { PartCache, readParts } from '../viewer/read-records.js';
 import { sampleRecord } from './helpers/records.js';

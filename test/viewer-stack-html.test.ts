@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StackFrame } from '../exporter/record.js';
+import type { StackFrame } from '../core/record.js';
 import { escapeHtml, h, SafeHtml } from '../viewer/safe-html.js';
 import { isLibraryFrame, locateFrameFile, sameStackIndexes, splitStack } from '../viewer/stack.js';
 

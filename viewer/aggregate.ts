@@ -1,4 +1,4 @@
-import type { RequestSummary } from '../exporter/record.js';
+import type { RequestSummary } from '../core/record.js';
 import {
   type DashboardQuery,
   DEFAULT_QUERY,

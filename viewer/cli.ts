@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { createViewer } from './create-viewer.js';
 import { normalizeBasePath } from './links.js';

@@ -2,12 +2,12 @@ import { diag, trace } from '@opentelemetry/api';
 import { type Context, Hono } from 'hono';
 import { basePath as routeBasePath } from 'hono/route';
 import type memjs from 'memjs';
-import { storeFromOptions } from '../exporter/exporter.js';
-import { allPartKeys, type KeyOptions, recordKey, resolveKeyOptions } from '../exporter/record-key.js';
-import { ATTR_IGNORE } from '../exporter/span-processor.js';
-import { MemcacheStore } from '../exporter/stores/memcache-store.js';
-import { MemoryStore } from '../exporter/stores/memory-store.js';
-import type { RecordStore } from '../exporter/stores/record-store.js';
+import { ATTR_IGNORE } from '../core/attributes.js';
+import { allPartKeys, type KeyOptions, recordKey, resolveKeyOptions } from '../core/record-key.js';
+import { MemcacheStore } from '../stores/memcache-store.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import type { RecordStore } from '../stores/record-store.js';
+import { storeFromOptions } from '../stores/resolve-store.js';
 import { aggregateDashboard } from './aggregate.js';
 import { CONTENT_SECURITY_POLICY } from './assets.js';
 import {

@@ -1,4 +1,4 @@
-import type { RequestSummary, RpcCall } from '../exporter/record.js';
+import type { RequestSummary, RpcCall } from '../core/record.js';
 
 /**
  * What none of the originals did: tell the user which calls are the problem. Two patterns, both

@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
-import { type DecodeFailure, decodeRecord, isFullRecord, RecordDecodeError } from '../exporter/codec.js';
-import type { RequestRecord, RequestSummary } from '../exporter/record.js';
-import type { RecordStore } from '../exporter/stores/record-store.js';
+import { type DecodeFailure, decodeRecord, isFullRecord, RecordDecodeError } from '../core/codec.js';
+import type { RequestRecord, RequestSummary } from '../core/record.js';
+import type { RecordStore } from '../stores/record-store.js';
 import { usableSummary } from './usable-summary.js';
 
 /** What the dashboard read: the parts it could decode, and a count of everything it could not. */

@@ -1,4 +1,4 @@
-import { createRedactor } from '../exporter/redact.js';
+import { createRedactor } from '../core/redact.js';
 
 /**
  * The recorder redacts secrets before a record is written; the viewer does it again as it shows

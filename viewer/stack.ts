@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { StackFrame } from '../exporter/record.js';
+import type { StackFrame } from '../core/record.js';
 
 /**
  * The originals' stacks were mostly SDK frames with the app's own line buried among them; the

@@ -1,4 +1,4 @@
-import type { BilledOp, RequestSummary, RpcStat } from '../exporter/record.js';
+import type { BilledOp, RequestSummary, RpcStat } from '../core/record.js';
 
 /**
  * The codec checks a record's top-level fields; the dashboard also reads inside `rpc_stats`, and a

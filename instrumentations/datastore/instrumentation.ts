@@ -24,9 +24,9 @@ import {
   ATTR_NAMESPACE,
   ATTR_REQUEST_SUMMARY,
   ATTR_RESPONSE_SUMMARY,
-} from '../../exporter/attributes.js';
-import { captureCallSites } from '../call-site.js';
-import { callerCaptureWanted, setCallerCallSites } from '../caller-call-sites.js';
+} from '../../core/attributes.js';
+import { captureCallSites } from '../../core/call-site.js';
+import { callerCaptureWanted, setCallerCallSites } from '../../core/caller-call-sites.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { costMicrodollars, type DatastorePrices, DEFAULT_DATASTORE_PRICES } from './pricing.js';
 import type { DatastoreInstrumentationConfig } from './types.js';

@@ -1,4 +1,4 @@
-import type { BilledOp } from '../../exporter/record.js';
+import type { BilledOp } from '../../core/record.js';
 
 /**
  * Price of one operation, in microdollars (millionths of a US dollar). Defaults: Firestore in

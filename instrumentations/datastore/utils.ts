@@ -1,5 +1,5 @@
-import { clip } from '../../exporter/build-record.js';
-import type { BilledOp, DatastoreDetails } from '../../exporter/record.js';
+import { clip } from '../../core/build-record.js';
+import type { BilledOp, DatastoreDetails } from '../../core/record.js';
 import { billedOps } from './pricing.js';
 
 /*

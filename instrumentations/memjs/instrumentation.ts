@@ -17,7 +17,7 @@ import {
   safeExecuteInTheMiddle,
 } from '@opentelemetry/instrumentation';
 import type memjs from 'memjs';
-import { ATTR_CALL_NAME, ATTR_REQUEST_SUMMARY, ATTR_RESPONSE_SUMMARY } from '../../exporter/attributes.js';
+import { ATTR_CALL_NAME, ATTR_REQUEST_SUMMARY, ATTR_RESPONSE_SUMMARY } from '../../core/attributes.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { MemjsInstrumentationConfig } from './types.js';
 import {

@@ -1,4 +1,4 @@
-import { clip } from '../../exporter/build-record.js';
+import { clip } from '../../core/build-record.js';
 
 /** The original's `MAX_REPR`: summaries are cut to this many characters. */
 export const DEFAULT_MAX_REPR = 100;

@@ -1,5 +1,5 @@
-import { aggregateRpcStats } from '../../exporter/build-record.js';
-import { RECORD_VERSION, type RequestRecord, type RpcCall } from '../../exporter/record.js';
+import { aggregateRpcStats } from '../../core/build-record.js';
+import { RECORD_VERSION, type RequestRecord, type RpcCall } from '../../core/record.js';
 
 /** A record as data, for tests of what reads records (codec, ladder, viewer). */
 export function sampleRecord(

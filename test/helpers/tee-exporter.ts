@@ -1,5 +1,5 @@
+import type { RequestRecord } from '../../core/record.js';
 import type { RecordExporter, RecordSource } from '../../exporter/exporter.js';
-import type { RequestRecord } from '../../exporter/record.js';
 
 /** Forwards to a real exporter and keeps every record, for assertions on what was written. */
 export class TeeExporter implements RecordExporter {

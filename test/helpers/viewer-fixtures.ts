@@ -13,10 +13,10 @@ import {
   ATTR_DATASTORE_DETAILS,
   ATTR_REQUEST_SUMMARY,
   ATTR_RESPONSE_SUMMARY,
-} from '../../exporter/attributes.js';
+} from '../../core/attributes.js';
 import { AppstatsExporter } from '../../exporter/exporter.js';
 import { AppstatsSpanProcessor } from '../../exporter/span-processor.js';
-import { MemcacheStore } from '../../exporter/stores/memcache-store.js';
+import { MemcacheStore } from '../../stores/memcache-store.js';
 import { testProvider } from './tracing.js';
 
 /**

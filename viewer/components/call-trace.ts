@@ -1,4 +1,4 @@
-import type { DatastoreDetails, RpcCall } from '../../exporter/record.js';
+import type { DatastoreDetails, RpcCall } from '../../core/record.js';
 import type { FindingKind } from '../findings.js';
 import { formatCost, formatMs } from '../format.js';
 import type { Links } from '../links.js';

@@ -1,4 +1,4 @@
-import type { RequestSummary } from '../../exporter/record.js';
+import type { RequestSummary } from '../../core/record.js';
 import type { HistoryRow } from '../aggregate.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
 import type { Links } from '../links.js';

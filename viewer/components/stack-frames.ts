@@ -1,4 +1,4 @@
-import type { StackFrame } from '../../exporter/record.js';
+import type { StackFrame } from '../../core/record.js';
 import type { Links } from '../links.js';
 import { h, type SafeHtml } from '../safe-html.js';
 import { locateFrameFile, splitStack } from '../stack.js';

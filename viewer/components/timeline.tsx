@@ -1,5 +1,5 @@
 import type { FC } from 'hono/jsx';
-import type { RpcCall } from '../../exporter/record.js';
+import type { RpcCall } from '../../core/record.js';
 import type { FindingKind } from '../findings.js';
 import { formatMs } from '../format.js';
 import { h, type SafeHtml, toJsx } from '../safe-html.js';

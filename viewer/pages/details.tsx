@@ -1,5 +1,5 @@
 import type { FC } from 'hono/jsx';
-import type { Incompleteness, RequestRecord } from '../../exporter/record.js';
+import type { Incompleteness, RequestRecord } from '../../core/record.js';
 import { billedOpsText, callTrace } from '../components/call-trace.js';
 import { Layout } from '../components/layout.js';
 import { ExpandableHeading } from '../components/section-heading.js';

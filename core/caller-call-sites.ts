@@ -1,5 +1,12 @@
 import { type Context, createContextKey } from '@opentelemetry/api';
-import type { CapturedCallSites } from './call-site.js';
+
+/**
+ * Call sites are captured when a CLIENT span starts and formatted only when the record is built.
+ * Capture is `Error.captureStackTrace` on a plain object: V8 records the raw frames and builds
+ * nothing else until `.stack` is first read, so the span's start pays a stack walk only (no
+ * CallSite objects, no strings).
+ */
+export type CapturedCallSites = { readonly stack?: unknown };
 
 const CALLER_CALL_SITES = createContextKey('otel-appstats caller call sites');
 

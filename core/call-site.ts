@@ -2,23 +2,19 @@ import { findSourceMap } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { context } from '@opentelemetry/api';
-import type { StackFrame } from '../exporter/record.js';
-import { getCallerCallSites } from './caller-call-sites.js';
+import { type CapturedCallSites, getCallerCallSites } from './caller-call-sites.js';
+import type { StackFrame } from './record.js';
 
-/**
- * Call sites are captured when a CLIENT span starts and formatted only when the record is built.
- * Capture is `Error.captureStackTrace` on a plain object: V8 records the raw frames and builds
- * nothing else until `.stack` is first read, so the span's start pays a stack walk only (no
- * CallSite objects, no strings).
- */
-export type CapturedCallSites = { readonly stack?: unknown };
+export type { CapturedCallSites };
 
 /** The original kept 10 frames: too few under a framework. */
 export const DEFAULT_MAX_STACK = 20;
 
 /** Frames of our own library code: the package root as installed (source or dist/). */
 const PACKAGE_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const OWN_DIRS = ['exporter', 'instrumentations', 'viewer'].map((dir) => join(PACKAGE_ROOT, dir) + sep);
+const OWN_DIRS = ['core', 'stores', 'exporter', 'instrumentations', 'viewer'].map(
+  (dir) => join(PACKAGE_ROOT, dir) + sep,
+);
 const OWN_FILES = ['index', 'register'].map((name) => join(PACKAGE_ROOT, name));
 
 /** Frames of the tracing machinery: they say how a span was made, not which app line asked. */

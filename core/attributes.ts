@@ -13,5 +13,8 @@ export const ATTR_DATASTORE_DETAILS = 'appstats.datastore_details';
 export const ATTR_BILLED_OPS = 'appstats.billed_ops';
 export const ATTR_COST_MICRODOLLARS = 'appstats.cost_microdollars';
 
+/** A root span carrying this attribute (set to true) is not recorded: the viewer marks its own requests so. */
+export const ATTR_IGNORE = 'appstats.ignore';
+
 /** Prefix of the attributes above: they become record fields, not copied as attributes. */
 export const APPSTATS_ATTRIBUTE_PREFIX = 'appstats.';

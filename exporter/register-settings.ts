@@ -1,6 +1,6 @@
 import { DiagLogLevel, diag } from '@opentelemetry/api';
-import type { AppstatsExporterOptions } from '../exporter/exporter.js';
-import type { AppstatsSpanProcessorOptions } from '../exporter/span-processor.js';
+import type { AppstatsExporterOptions } from './exporter.js';
+import type { AppstatsSpanProcessorOptions } from './span-processor.js';
 
 /** What the environment asks for; every field is optional, defaults are the classes' own. */
 export interface RegisterSettings {
