@@ -1,6 +1,5 @@
 import { diag, trace } from '@opentelemetry/api';
 import { type Context, Hono } from 'hono';
-import { basePath as routeBasePath } from 'hono/route';
 import type memjs from 'memjs';
 import { ATTR_IGNORE } from '../core/attributes.js';
 import { allPartKeys, type KeyOptions, recordKey, resolveKeyOptions } from '../core/record-key.js';
@@ -20,6 +19,7 @@ import {
 import { parseDashboardQuery } from './dashboard-query.js';
 import { readSourceLines, resolveSourceRoot } from './file-view.js';
 import { createLinks, type Links, normalizeBasePath } from './links.js';
+import { mountPath, REST_PARAM, REST_ROUTE } from './mount-path.js';
 import { describeQuery } from './pages/dashboard.js';
 import { PartCache, readFull, readParts } from './read-records.js';
 import { renderDashboard, renderDetails, renderFile, renderMessage } from './render.js';
@@ -133,8 +133,8 @@ export function createViewer(options: ViewerOptions = {}): Hono {
   const app = new Hono();
   const partCache = options.cacheDecodedParts === false ? undefined : new PartCache();
 
-  function linksOf(c: Context): Links {
-    return createLinks(settings.basePath ?? normalizeBasePath(routeBasePath(c)));
+  function linksOf(c: Context, localPath: string): Links {
+    return createLinks(settings.basePath ?? normalizeBasePath(mountPath(c, localPath)));
   }
 
   app.use('*', async function appstatsViewerHeaders(c, next) {
@@ -150,7 +150,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
   app.use('*', createAuthMiddleware(auth, options.remoteAddress ?? socketRemoteAddress));
 
   async function dashboard(c: Context): Promise<Response> {
-    const links = linksOf(c);
+    const links = linksOf(c, '/');
     const query = parseDashboardQuery((name) => c.req.query(name));
     const read = await readParts(settings.store, settings.partKeys, partCache);
     const board = aggregateDashboard(read.summaries, query);
@@ -191,7 +191,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
 
   app.get('/', dashboard);
   app.get('/details', async function details(c) {
-    const links = linksOf(c);
+    const links = linksOf(c, '/details');
     const json = c.req.query('type') === 'json';
     const start = parseStartTime(c.req.query('time'));
     function fail(status: 400 | 404 | 502, heading: string, text: string) {
@@ -250,7 +250,7 @@ export function createViewer(options: ViewerOptions = {}): Hono {
   });
 
   app.get('/file', async function file(c) {
-    const links = linksOf(c);
+    const links = linksOf(c, '/file');
     const notFound = () =>
       c.html(
         renderMessage({
@@ -280,10 +280,8 @@ export function createViewer(options: ViewerOptions = {}): Hono {
   });
 
   // Last, after the named pages: `/_ah/stats/` as well as `/_ah/stats`: Hono's routing is strict about the trailing slash.
-  app.get('/*', function dashboardWithSlash(c) {
-    return c.req.path.endsWith('/') && normalizeBasePath(c.req.path) === normalizeBasePath(routeBasePath(c))
-      ? dashboard(c)
-      : c.notFound();
+  app.get(REST_ROUTE, function dashboardWithSlash(c) {
+    return c.req.param(REST_PARAM) === '' ? dashboard(c) : c.notFound();
   });
 
   return app;
