@@ -1,6 +1,5 @@
 import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type memjs from 'memjs';
 import { fitRecord } from '../core/fit-record.js';
 import type { RequestRecord } from '../core/record.js';
 import {
@@ -9,13 +8,14 @@ import {
   recordKey,
   resolveKeyOptions,
 } from '../core/record-key.js';
+import type { MemjsClient } from '../stores/memjs-client.js';
 import type { RecordStore, StoredRecord } from '../stores/record-store.js';
 import { resolveStore } from '../stores/resolve-store.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
 
 export interface AppstatsExporterOptions extends KeyOptions {
   /** memcached servers, `host:port[,host:port]`, or a memjs client you own. */
-  memcache?: string | memjs.Client;
+  memcache?: string | MemjsClient;
   /** Any `RecordStore`; wins over `memcache`. You own it: `shutdown()` does not close it. */
   store?: RecordStore;
   /** Expiry of both values. Default 36 hours, the original's. */

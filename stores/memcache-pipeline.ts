@@ -1,4 +1,4 @@
-import type { Client } from 'memjs';
+import type { MemjsClient as Client } from './memjs-client.js';
 import type { MultiGetResult } from './record-store.js';
 
 /**

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import memjs from 'memjs';
 import { multiGet, multiSet, multiSetSettled, type SetEntry } from './memcache-pipeline.js';
+import type { MemjsClient } from './memjs-client.js';
 import type {
   MultiGetResult,
   PutOutcome,
@@ -38,12 +39,12 @@ function setEntries(records: readonly StoredRecord[], expiresSeconds: number): S
  * multi-set, the dashboard's parts in one pipelined multi-get per server.
  */
 export class MemcacheStore implements RecordStore {
-  readonly client: memjs.Client;
+  readonly client: MemjsClient;
   private readonly _ownsClient: boolean;
   private _pending = 0;
 
   /** `servers`: `host:port[,host:port...]`, or a memjs client the caller owns (and closes). */
-  constructor(servers: string | memjs.Client, options: MemcacheStoreOptions = {}) {
+  constructor(servers: string | MemjsClient, options: MemcacheStoreOptions = {}) {
     if (typeof servers === 'string') {
       // One try only: a record is best effort, and a retry holds the write queue for longer.
       this.client = memjs.Client.create(servers, {

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
-import type memjs from 'memjs';
 import { MemcacheStore } from './memcache-store.js';
+import type { MemjsClient } from './memjs-client.js';
 import { MemoryStore } from './memory-store.js';
 import type { RecordStore } from './record-store.js';
 
@@ -25,7 +25,7 @@ export function embeddedMemoryStore(): MemoryStore {
  * The store an exporter (or the viewer) uses: `store`, else memcache from the option or the
  * environment, else the embedded MemoryStore. `owned` says whether the caller made it (and closes it).
  */
-export function resolveStore(options: { memcache?: string | memjs.Client; store?: RecordStore }): {
+export function resolveStore(options: { memcache?: string | MemjsClient; store?: RecordStore }): {
   store: RecordStore;
   owned: boolean;
 } {
@@ -42,7 +42,7 @@ export function resolveStore(options: { memcache?: string | memjs.Client; store?
 
 /** `resolveStore(options).store`, for callers that keep it for the life of the process. */
 export function storeFromOptions(options: {
-  memcache?: string | memjs.Client;
+  memcache?: string | MemjsClient;
   store?: RecordStore;
 }): RecordStore {
   return resolveStore(options).store;

@@ -1,9 +1,9 @@
 import { diag, trace } from '@opentelemetry/api';
 import { type Context, Hono } from 'hono';
-import type memjs from 'memjs';
 import { ATTR_IGNORE } from '../core/attributes.js';
 import { allPartKeys, type KeyOptions, recordKey, resolveKeyOptions } from '../core/record-key.js';
 import { MemcacheStore } from '../stores/memcache-store.js';
+import type { MemjsClient } from '../stores/memjs-client.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { RecordStore } from '../stores/record-store.js';
 import { storeFromOptions } from '../stores/resolve-store.js';
@@ -34,7 +34,7 @@ export interface ViewerOptions extends KeyOptions {
    * `MEMCACHE_SERVERS` from the environment, else an in-process memory store (the embedded default:
    * only records of this process show).
    */
-  memcache?: string | memjs.Client;
+  memcache?: string | MemjsClient;
   /**
    * The path the viewer is reached at, for its absolute links. Default: where it is mounted
    * (`app.route('/_ah/stats', viewer)` -> `/_ah/stats`); set it when a proxy strips a prefix.
