@@ -1,87 +1,174 @@
 /**
- * Secrets never reach a record: headers, query parameters and attributes that carry credentials are
- * replaced before the record is built, so neither memcache nor the viewer ever holds them (the
- * original stored cookies in its environment dump; users complained).
+ * Secrets never reach a record, nor a page: headers, query parameters and attributes that carry
+ * credentials are replaced before the record is built, and again as the viewer shows a record
+ * (it may come from an older or foreign writer). One redactor does both, so the two never disagree.
+ *
+ * Names are matched normalised, against patterns rather than an exact list: `X-Api-Key`, `api_key`,
+ * `apiKey`, `user[api-key]` and `token[]` are all spelled differently by some client, framework
+ * (Express parses `user[password]=x` into objects) or header convention.
  */
 export const REDACTED = '[redacted]';
 
 export interface RedactionOptions {
-  /** Header names (any case) whose values are replaced. Default: see `DEFAULT_REDACT_HEADERS`. */
+  /**
+   * More header names whose values are replaced, beyond the built-in patterns (`DEFAULT_SECRET_NAMES`).
+   * Matched like them: any case, `-` and `_` alike.
+   */
   redactHeaders?: readonly string[];
-  /** Query parameter names (any case) whose values are replaced. Default: see `DEFAULT_REDACT_QUERY_PARAMS`. */
+  /** More query parameter names whose values are replaced, beyond the built-in patterns; matched like them. */
   redactQueryParams?: readonly string[];
 }
 
-export const DEFAULT_REDACT_HEADERS: readonly string[] = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'x-auth-token',
-  'x-csrf-token',
-  'x-xsrf-token',
-];
-
-export const DEFAULT_REDACT_QUERY_PARAMS: readonly string[] = [
-  'token',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'api_key',
-  'apikey',
-  'key',
+/**
+ * A name is secret when its letters and digits, run together (`X-Api-Key` -> `xapikey`), contain one
+ * of these. Long enough not to match by accident; `api-key` and `apiKey` alike.
+ */
+const SECRET_FRAGMENTS = [
   'password',
   'passwd',
+  'passphrase',
+  'pwd',
   'secret',
-  'client_secret',
-  'code',
-  'sig',
+  'token',
+  'credential',
+  'cookie',
+  'authorization',
   'signature',
-  'auth',
   'session',
+  'sessid',
+  'jwt',
+  'apikey',
+  'privatekey',
+  'accesskey',
+  'assertion',
+  'csrf',
+  'xsrf',
+  'bearer',
 ];
 
-/** Attribute keys that look like they hold a credential, whatever instrumentation set them. */
-const SECRET_ATTRIBUTE = /authorization|cookie|password|passwd|secret|token|api[-_.]?key|credential/i;
+/**
+ * Short names that mean a secret only on their own (`?code=` of OAuth, Google's `?key=`, Azure's
+ * `?sig=`), or as one `[segment]` (`user[pin]`): as a fragment they would match `status_code`, `sort_key`.
+ */
+const SECRET_WHOLE_NAMES = ['code', 'key', 'sig', 'auth', 'pin', 'otp', 'sid', 'pass'];
+
+/** For the docs and tests: what the built-in patterns are. */
+export const DEFAULT_SECRET_NAMES: { fragments: readonly string[]; wholeNames: readonly string[] } = {
+  fragments: SECRET_FRAGMENTS,
+  wholeNames: SECRET_WHOLE_NAMES,
+};
+
+const FRAGMENTS = new RegExp(SECRET_FRAGMENTS.join('|'));
+const WHOLE_NAMES = new Set(SECRET_WHOLE_NAMES);
+
+/**
+ * `X-Api-Key`, `x_api_key`, `apiKey`, `user[api-key]` -> lowercase words with nothing between them
+ * (`xapikey`, `userapikey`), and the bracket segments on their own (`user`, `apikey`).
+ */
+export function normalizeName(name: string): { compact: string; segments: string[] } {
+  const lower = name.toLowerCase();
+  const segments = lower
+    .split(/[[\]]+/)
+    .map((segment) => segment.replace(/[^a-z0-9]+/g, ''))
+    .filter((segment) => segment !== '');
+  return { compact: segments.join(''), segments };
+}
+
+/** True when a header, parameter or attribute of this name holds a secret by the built-in patterns. */
+export function isSecretName(name: string, extra?: ReadonlySet<string>): boolean {
+  const { compact, segments } = normalizeName(name);
+  if (FRAGMENTS.test(compact)) return true;
+  for (const segment of segments) if (WHOLE_NAMES.has(segment) || extra?.has(segment)) return true;
+  return extra?.has(compact) ?? false;
+}
 
 export interface Redactor {
+  /** A header's value: `[redacted]` for a secret name; the secret parameters of a URL in it (Referer, Location) otherwise. */
   header(name: string, value: string): string;
+  /** A query string (without its `?`): the values of secret parameters replaced, every other byte kept. */
   query(query: string): string;
+  /** A URL or request target: secret query and fragment parameters, and a password in it, replaced. */
+  url(url: string): string;
+  /** A span attribute: by its name, by the header it captured (`http.request.header.*`), or as a URL. */
   attribute(key: string, value: string): string;
 }
 
-/** Built once per processor: the lists become lowercase sets. */
+/** Attributes that hold a URL or a request target, and one that holds a bare query. */
+const URL_ATTRIBUTES = new Set(['url.full', 'http.url', 'http.target', 'url.original']);
+const QUERY_ATTRIBUTES = new Set(['url.query']);
+const HEADER_ATTRIBUTE = /^http\.(?:request|response)\.header\./;
+/** An absolute URL, or a path with a query or fragment (a relative `Location`). */
+const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s]*[?#@]/i;
+/** `scheme://user:password@`: the password part. */
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
+
+/** Decisions per name, bounded: names repeat across calls and records, and the patterns cost a regex each. */
+const MAX_REMEMBERED_NAMES = 2000;
+
+/** Built once per processor (and once in the viewer): the extra names become normalised sets. */
 export function createRedactor(options: RedactionOptions = {}): Redactor {
-  const headers = new Set((options.redactHeaders ?? DEFAULT_REDACT_HEADERS).map((h) => h.toLowerCase()));
-  const params = new Set(
-    (options.redactQueryParams ?? DEFAULT_REDACT_QUERY_PARAMS).map((p) => p.toLowerCase()),
-  );
+  const normalized = (names: readonly string[] | undefined) =>
+    new Set((names ?? []).map((name) => normalizeName(name).compact).filter((name) => name !== ''));
+  const extraHeaders = normalized(options.redactHeaders);
+  const extraParams = normalized(options.redactQueryParams);
+  const remembered = new Map<string, boolean>();
+  function secret(kind: 'h' | 'q' | 'a', name: string): boolean {
+    const memo = kind + name;
+    let known = remembered.get(memo);
+    if (known === undefined) {
+      known = isSecretName(name, kind === 'h' ? extraHeaders : kind === 'q' ? extraParams : undefined);
+      if (remembered.size >= MAX_REMEMBERED_NAMES) remembered.clear();
+      remembered.set(memo, known);
+    }
+    return known;
+  }
+  const query = (text: string) => redactQuery(text, (name) => secret('q', name));
+  function url(text: string): string {
+    const out = text.replace(URL_PASSWORD, `$1:${REDACTED}@`);
+    const hash = out.indexOf('#');
+    const beforeHash = hash === -1 ? out : out.slice(0, hash);
+    const q = beforeHash.indexOf('?');
+    const base = q === -1 ? beforeHash : `${beforeHash.slice(0, q + 1)}${query(beforeHash.slice(q + 1))}`;
+    // OAuth's implicit flow puts `access_token=` in the fragment of a Location.
+    return hash === -1 ? base : `${base}#${query(out.slice(hash + 1))}`;
+  }
+  function header(name: string, value: string): string {
+    if (secret('h', name)) return REDACTED;
+    return URL_LIKE.test(value) ? url(value) : value;
+  }
   return {
-    header: (name, value) => (headers.has(name.toLowerCase().replaceAll('_', '-')) ? REDACTED : value),
-    query: (query) => redactQuery(query, params),
-    attribute: (key, value) => (SECRET_ATTRIBUTE.test(key) ? REDACTED : value),
+    header,
+    query,
+    url,
+    attribute(key, value) {
+      if (HEADER_ATTRIBUTE.test(key)) return header(key.replace(HEADER_ATTRIBUTE, ''), value);
+      if (secret('a', key)) return REDACTED;
+      if (QUERY_ATTRIBUTES.has(key)) return query(value);
+      return URL_ATTRIBUTES.has(key) || URL_LIKE.test(value) ? url(value) : value;
+    },
   };
 }
 
 /**
  * Replaces the values of secret parameters in a query string (without its `?`), leaving every other
- * byte as the client sent it: the record shows the query the app saw.
+ * byte as the client sent it: the record shows the query the app saw. A name is read decoded, so
+ * `user%5Bpassword%5D` is `user[password]`.
  */
-export function redactQuery(query: string, secretParams: ReadonlySet<string>): string {
-  if (query === '' || secretParams.size === 0) return query;
+export function redactQuery(query: string, isSecret: (name: string) => boolean): string {
+  if (query === '') return query;
   return query
     .split('&')
     .map((pair) => {
       const eq = pair.indexOf('=');
-      const rawName = eq === -1 ? pair : pair.slice(0, eq);
+      if (eq === -1) return pair;
+      const rawName = pair.slice(0, eq);
       let name: string;
       try {
         name = decodeURIComponent(rawName.replaceAll('+', ' '));
       } catch {
         name = rawName;
       }
-      return eq !== -1 && secretParams.has(name.toLowerCase()) ? `${rawName}=${REDACTED}` : pair;
+      return isSecret(name) ? `${rawName}=${REDACTED}` : pair;
     })
     .join('&');
 }
