@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Hono } from 'hono';
 import { MemoryStore } from '../stores/memory-store.js';
-import { confinedPath } from '../viewer/file-view.js';
+import { confinedPath, MAX_SOURCE_LINES } from '../viewer/file-view.js';
 import { createViewer } from '../viewer/index.js';
 import { textOf } from './helpers/html-text.js';
 
@@ -113,4 +113,87 @@ test('off without a source root', async () => {
   const res = await off.request(`/file?f=${encodeURIComponent(join(root, 'src', 'app.js'))}&n=1`);
   assert.equal(res.status, 404);
   assert.match(textOf(await res.text()), /The file view is off/);
+});
+
+describe('only source files, nothing hidden, no hard links, bounded lines', () => {
+  let hidden: string;
+  before(async () => {
+    hidden = join(dir, 'hidden-root');
+    for (const folder of ['.git', '.config', 'config', 'src', '.hidden', 'certs'])
+      await mkdir(join(hidden, folder), { recursive: true });
+    const files: Record<string, string> = {
+      '.env': `TOKEN=${SECRET}`,
+      '.git/config': `url = https://x:${SECRET}@github.com/a/b`,
+      '.config/production.js': SECRET,
+      '.hidden/app.js': SECRET,
+      'src/.secret.js': SECRET,
+      'config/secrets.json': SECRET,
+      'certs/server.pem': SECRET,
+      'certs/server.key': SECRET,
+      'src/notes.txt': SECRET,
+      'src/app.ts': 'export const ok = 1;\n',
+      'src/App.TSX': 'export const ok = 2;\n',
+      'src/long.js': Array.from({ length: MAX_SOURCE_LINES + 500 }, (_, i) => `// line ${i + 1}`).join('\n'),
+    };
+    for (const [name, text] of Object.entries(files)) await writeFile(join(hidden, name), text);
+    // A name that looks like source, leading to a hidden file: decided on the real path.
+    await symlink(join(hidden, '.env'), join(hidden, 'src', 'env.js'));
+    // A hard link inside the root to a file outside it: same inode, no path to tell.
+    await writeFile(join(dir, 'outside', 'secret.js'), SECRET);
+    await link(join(dir, 'outside', 'secret.js'), join(hidden, 'src', 'hard.js'));
+    assert.equal((await stat(join(hidden, 'src', 'hard.js'))).nlink, 2);
+  });
+
+  function viewerOf(sourceRoot: string) {
+    return createViewer({ store: new MemoryStore(), remoteAddress: loopback, sourceRoot });
+  }
+
+  test('dotfiles, dot-folders, non-source extensions and hard links are 404, saying what is shown', async () => {
+    const v = viewerOf(hidden);
+    for (const f of [
+      '.env',
+      '.git/config',
+      '.config/production.js',
+      '.hidden/app.js',
+      'src/.secret.js',
+      'config/secrets.json',
+      'certs/server.pem',
+      'certs/server.key',
+      'src/notes.txt',
+      'src/env.js',
+      'src/hard.js',
+      join(hidden, '.git', 'config'),
+    ]) {
+      const res = await v.request(`/file?f=${encodeURIComponent(f)}&n=1`);
+      const html = await res.text();
+      assert.equal(res.status, 404, f);
+      assert.ok(!html.includes(SECRET), f);
+      assert.match(textOf(html), /only source files \(\.js.*\.tsx\), none hidden/, f);
+    }
+    for (const f of ['src/app.ts', 'src/App.TSX']) {
+      const res = await v.request(`/file?f=${encodeURIComponent(f)}&n=1`);
+      assert.equal(res.status, 200, f);
+      assert.match(await res.text(), /export const ok/);
+    }
+  });
+
+  test('a source root under a dot-folder of its own still works: only the path inside the root counts', async () => {
+    const nested = join(dir, '.cache', 'app');
+    await mkdir(join(nested, 'src'), { recursive: true });
+    await writeFile(join(nested, 'src', 'main.js'), 'ok\n');
+    const res = await viewerOf(nested).request('/file?f=src/main.js&n=1');
+    assert.equal(res.status, 200);
+    await res.text();
+  });
+
+  test('lines are bounded as well as bytes, and the page says the file was cut', async () => {
+    const res = await viewerOf(hidden).request('/file?f=src/long.js&n=1');
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.ok(html.includes(`id="L${MAX_SOURCE_LINES}"`));
+    assert.ok(!html.includes(`id="L${MAX_SOURCE_LINES + 1}"`));
+    assert.match(textOf(html), /goes on for 500 more lines, not shown/);
+    const short = await viewerOf(hidden).request('/file?f=src/app.ts&n=1');
+    assert.doesNotMatch(await short.text(), /more lines, not shown/);
+  });
 });

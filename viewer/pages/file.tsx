@@ -9,10 +9,12 @@ export interface FilePageProps {
   name: string;
   lines: string[];
   line: number;
+  /** Lines past the view's bound, not shown; 0 or absent when the whole file is. */
+  linesCut?: number;
 }
 
 /** A source file with line numbers, the call's line highlighted; the link's `#L<n>` scrolls to it. */
-export const FilePage: FC<FilePageProps> = function FilePage({ title, links, name, lines, line }) {
+export const FilePage: FC<FilePageProps> = function FilePage({ title, links, name, lines, line, linesCut }) {
   return (
     <Layout title={title} pageTitle={name} links={links}>
       <h1 class="mono">
@@ -30,6 +32,11 @@ export const FilePage: FC<FilePageProps> = function FilePage({ title, links, nam
             ))}
           </tbody>
         </table>
+        {linesCut ? (
+          <p class="muted" id="lines-cut">
+            The file goes on for {linesCut} more lines, not shown: this view shows the first {lines.length}.
+          </p>
+        ) : null}
       </section>
     </Layout>
   );
