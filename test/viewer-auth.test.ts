@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +9,7 @@ import { summarize } from '../core/build-record.js';
 import { encodeRecord } from '../core/codec.js';
 import { recordKey } from '../core/record-key.js';
 import { MemoryStore } from '../stores/memory-store.js';
-import { isLoopbackAddress, parseBasicAuth, parseBearerToken } from '../viewer/auth.js';
+import { isLoopbackAddress, isLoopbackHost } from '../viewer/auth.js';
 import { createViewer } from '../viewer/index.js';
 import { sampleRecord } from './helpers/records.js';
 
@@ -69,6 +70,75 @@ describe('no auth configured: loopback clients only', () => {
     assert.equal(res.status, 403);
   });
 
+  test('DNS rebinding: a loopback client must name loopback in the Host, with or without a port', async () => {
+    const viewer = createViewer({ store, remoteAddress: () => '127.0.0.1' });
+    for (const host of [
+      'localhost',
+      'LOCALHOST:8080',
+      '127.0.0.1',
+      '127.0.0.1:9',
+      '127.8.9.10:80',
+      '[::1]',
+      '[::1]:8080',
+    ]) {
+      for (const path of PAGES) {
+        const res = await viewer.request(path, { headers: { Host: host } });
+        assert.notEqual(res.status, 403, `${host} ${path}`);
+        await res.text();
+      }
+    }
+    for (const host of [
+      'attacker.example',
+      'attacker.example:8080',
+      '127.0.0.1.nip.io',
+      'localhost.',
+      'app.localhost',
+      '127.0.0.256',
+      '[::2]',
+      '10.0.0.5:8080',
+      '',
+    ]) {
+      for (const path of PAGES) {
+        const res = await viewer.request(path, { headers: { Host: host } });
+        assert.equal(res.status, 403, `${JSON.stringify(host)} ${path}`);
+        const text = await res.text();
+        assert.match(text, /DNS rebinding/);
+        assert.match(text, /loopback name/);
+      }
+    }
+    // The URL's own host counts too (an absolute-form request target, HTTP/2's :authority).
+    const absolute = await viewer.request('http://attacker.example:8080/?type=json');
+    assert.equal(absolute.status, 403);
+  });
+
+  test('a request that came through a proxy is refused, and told to configure auth', async () => {
+    const viewer = createViewer({ store, remoteAddress: () => '127.0.0.1' });
+    for (const headers of [
+      { Forwarded: 'for=198.51.100.1;proto=https' },
+      { 'X-Forwarded-For': '198.51.100.1' },
+      { 'X-Forwarded-For': '127.0.0.1' },
+      { Via: '1.1 nginx' },
+      { 'X-Forwarded-Host': 'localhost' },
+      { 'X-Forwarded-Proto': 'https' },
+      { 'X-Real-IP': '198.51.100.1' },
+    ] as Record<string, string>[]) {
+      for (const path of PAGES) {
+        const res = await viewer.request(path, { headers });
+        assert.equal(res.status, 403, `${JSON.stringify(headers)} ${path}`);
+        const text = await res.text();
+        assert.match(text, /came through a proxy/);
+        assert.match(text, new RegExp(Object.keys(headers)[0].toLowerCase()));
+        assert.match(text, /configure auth/i);
+      }
+    }
+    // With auth configured, a proxy in front is fine: the credentials decide.
+    const authed = createViewer({ store, auth: { token: 't' }, remoteAddress: () => '127.0.0.1' });
+    const res = await authed.request('/', {
+      headers: { Authorization: 'Bearer t', 'X-Forwarded-For': '198.51.100.1', Host: 'stats.example.com' },
+    });
+    assert.equal(res.status, 200);
+  });
+
   describe('over real sockets (@hono/node-server): the TCP peer decides', () => {
     let server: ReturnType<typeof serve>;
     let port: number;
@@ -80,12 +150,40 @@ describe('no auth configured: loopback clients only', () => {
     });
     after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    test('a client on 127.0.0.1 is answered, whatever it claims in headers', async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/`, {
-        headers: { 'X-Forwarded-For': '198.51.100.1' },
-      });
+    test('a client on 127.0.0.1 is answered; the same client through a proxy header is not', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(res.status, 200);
       await res.text();
+      const proxied = await fetch(`http://127.0.0.1:${port}/`, {
+        headers: { 'X-Forwarded-For': '198.51.100.1' },
+      });
+      assert.equal(proxied.status, 403);
+      assert.match(await proxied.text(), /x-forwarded-for/);
+    });
+
+    test('DNS rebinding over a real socket: a loopback peer with a foreign Host is refused', async () => {
+      const get = (host: string) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const req = httpRequest(
+            { host: '127.0.0.1', port, path: '/?type=json', headers: { Host: host } },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk) => {
+                text += chunk;
+              });
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      const rebound = await get(`attacker.example:${port}`);
+      assert.equal(rebound.status, 403);
+      assert.match(rebound.text, /"attacker\.example:\d+"/);
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+        assert.equal((await get(host)).status, 200, host);
+      }
     });
 
     test('a client reaching a non-loopback address is refused, X-Forwarded-For: 127.0.0.1 or not', async () => {
@@ -150,18 +248,16 @@ describe('bearer token', () => {
     const res = await viewer.request('/?type=json');
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="appstats"/);
-    for (const authorization of [
-      'Bearer tok-123',
-      'Bearer tok-123_abcd',
-      'tok-123_abc',
-      basic('x', 'tok-123_abc'),
-      'Bearer ',
-    ]) {
-      assert.equal(
-        (await viewer.request('/', { headers: { Authorization: authorization } })).status,
-        401,
-        authorization,
-      );
+    for (const authorization of ['Bearer tok-123', 'Bearer tok-123_abcd']) {
+      const wrong = await viewer.request('/', { headers: { Authorization: authorization } });
+      assert.equal(wrong.status, 401, authorization);
+      assert.match(wrong.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+    }
+    // Not a bearer header at all: 400 (RFC 6750 invalid_request), as hono's bearerAuth answers.
+    for (const authorization of ['tok-123_abc', basic('x', 'tok-123_abc'), 'Bearer ']) {
+      const malformed = await viewer.request('/', { headers: { Authorization: authorization } });
+      assert.equal(malformed.status, 400, authorization);
+      assert.match(malformed.headers.get('www-authenticate') ?? '', /invalid_request/);
     }
   });
   test('the right token opens every page', async () => {
@@ -208,14 +304,43 @@ describe('auth function', () => {
   });
 });
 
-test('header parsing and loopback detection', () => {
-  assert.deepEqual(parseBasicAuth(basic('a', 'b:c')), { username: 'a', password: 'b:c' });
-  assert.equal(parseBasicAuth('Basic bm9jb2xvbg=='), undefined, 'no colon');
-  assert.equal(parseBasicAuth(undefined), undefined);
-  assert.equal(parseBearerToken('Bearer abc'), 'abc');
-  assert.equal(parseBearerToken('Bearer a b'), undefined);
+test('loopback detection: addresses and Host names', () => {
   assert.equal(isLoopbackAddress('127.0.0.1'), true);
   assert.equal(isLoopbackAddress('::ffff:127.1.2.3'), true);
   assert.equal(isLoopbackAddress('127.0.0.1.evil.com'), false);
   assert.equal(isLoopbackAddress(undefined), false);
+  for (const host of ['localhost', 'Localhost:1', '127.0.0.1', '127.255.255.255:65535', '[::1]', '[::1]:80'])
+    assert.equal(isLoopbackHost(host), true, host);
+  for (const host of [
+    undefined,
+    '',
+    'localhost.',
+    'x.localhost',
+    'localhost.attacker.example',
+    '127.0.0.1.nip.io',
+    '127.1',
+    '128.0.0.1',
+    '[::1',
+    '::1',
+    '[::ffff:7f00:1]',
+    'localhost:80:80',
+  ])
+    assert.equal(isLoopbackHost(host), false, String(host));
+});
+
+test('auth options are checked at set-up: a bearer token must be a b64token (what hono accepts)', () => {
+  assert.throws(() => createViewer({ store, auth: { token: 'has space' } }), /auth\.token/);
+  assert.throws(() => createViewer({ store, auth: { token: 'p@ss' } }), /auth\.token/);
+  assert.throws(() => createViewer({ store, auth: { token: '' } }), /auth\.token/);
+  createViewer({ store, auth: { token: 'aZ0-._~+/==' } });
+});
+
+test('a mounting app whose onError turns every error into a 500 still gets the 401', async () => {
+  const { Hono } = await import('hono');
+  const app = new Hono();
+  app.onError((_error, c) => c.text('app error', 500));
+  app.route('/_ah/stats', createViewer({ store, auth: { username: 'ops', password: 'pw' } }));
+  const res = await app.request('/_ah/stats/');
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="appstats"/);
 });

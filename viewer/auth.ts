@@ -1,7 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { diag } from '@opentelemetry/api';
 import type { Context, MiddlewareHandler } from 'hono';
+import { basicAuth } from 'hono/basic-auth';
+import { bearerAuth } from 'hono/bearer-auth';
+import { HTTPException } from 'hono/http-exception';
+import { loopbackOnly, type RemoteAddressResolver, socketRemoteAddress } from './loopback-only.js';
+
+export {
+  isLoopbackAddress,
+  isLoopbackHost,
+  type RemoteAddressResolver,
+  socketRemoteAddress,
+} from './loopback-only.js';
 
 /**
  * Who may read the viewer. Records show paths, queries, headers and stacks of the app: not for
@@ -9,65 +18,16 @@ import type { Context, MiddlewareHandler } from 'hono';
  * - a function of the request (`(c) => boolean | Promise<boolean>`), e.g. your session check;
  * - `{ username, password }`: HTTP basic auth (what a browser prompts for);
  * - `{ token }`: `Authorization: Bearer <token>` (for scripts reading the JSON).
- * With none, the viewer answers loopback clients only (127.0.0.0/8, ::1) and tells others why.
+ * With none, the viewer answers loopback clients only, addressed by a loopback name, not through a
+ * proxy, and tells others why (./loopback-only.ts).
  */
 export type ViewerAuth =
   | ((c: Context) => boolean | Promise<boolean>)
   | { username: string; password: string }
   | { token: string };
 
-/** The client's address as the socket saw it; undefined when there is no socket (`app.request()`). */
-export type RemoteAddressResolver = (c: Context) => string | undefined;
-
-/**
- * The TCP peer's address from @hono/node-server's socket. Never X-Forwarded-For: any client can
- * send that header, so trusting it would open the loopback-only default to the world.
- */
-export function socketRemoteAddress(c: Context): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  if (address === '::1') return true;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
-}
-
-/** Equal-time comparison of secrets of any length (hashing first evens out the lengths). */
-function secretEquals(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-/** `Authorization: Basic xxx` -> user and password; undefined on anything else. */
-export function parseBasicAuth(
-  header: string | undefined,
-): { username: string; password: string } | undefined {
-  const match = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon === -1) return undefined;
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-/** `Authorization: Bearer xxx` -> the token; undefined on anything else. */
-export function parseBearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header ?? '');
-  return match ? match[1] : undefined;
-}
-
-function deny(c: Context, status: 401 | 403, message: string, challenge?: string): Response {
-  if (challenge) c.header('WWW-Authenticate', challenge);
-  c.header('Cache-Control', 'no-store');
-  return c.text(message, status);
-}
+/** RFC 6750's b64token: what hono's bearerAuth accepts after `Bearer `. */
+const TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 
 /** Checks the option's shape once, at set-up: a bad auth option must fail loudly, not open the viewer. */
 export function validateAuth(auth: unknown): ViewerAuth | undefined {
@@ -76,9 +36,10 @@ export function validateAuth(auth: unknown): ViewerAuth | undefined {
   if (typeof auth === 'object') {
     const a = auth as Record<string, unknown>;
     if ('token' in a) {
-      if (typeof a.token !== 'string' || a.token.length === 0 || !/^[\x21-\x7e]+$/.test(a.token))
+      if (typeof a.token !== 'string' || !TOKEN.test(a.token))
         throw new TypeError(
-          'appstats viewer: auth.token must be a non-empty string of visible ASCII characters',
+          'appstats viewer: auth.token must be a non-empty string of letters, digits and . _ ~ + / - ' +
+            '(optionally ending in =), the characters a bearer token may hold',
         );
       return { token: a.token };
     }
@@ -93,26 +54,32 @@ export function validateAuth(auth: unknown): ViewerAuth | undefined {
   throw new TypeError('appstats viewer: auth must be a function, { username, password } or { token }');
 }
 
+/**
+ * Runs one of hono's auth middleware and answers its refusal (an HTTPException) here, so the app the
+ * viewer is mounted in never sees it: its own onError could turn a 401 into a 500, and in a CommonJS
+ * app its Hono is another build, whose error handler does not know this build's HTTPException.
+ */
+function answeringRefusals(middleware: MiddlewareHandler): MiddlewareHandler {
+  return async function answerRefusal(c, next) {
+    try {
+      return await middleware(c, next);
+    } catch (error) {
+      if (error instanceof HTTPException) return error.getResponse();
+      throw error;
+    }
+  };
+}
+
+const REALM = 'appstats';
+
 /** The middleware for one auth setting, chosen once. */
 export function createAuthMiddleware(
   auth: ViewerAuth | undefined,
   remoteAddress: RemoteAddressResolver = socketRemoteAddress,
 ): MiddlewareHandler {
-  if (auth === undefined) {
-    return async function loopbackOnly(c, next) {
-      const address = remoteAddress(c);
-      if (isLoopbackAddress(address)) return next();
-      return deny(
-        c,
-        403,
-        'Forbidden: this appstats viewer has no auth configured, so it answers clients on its own machine ' +
-          `(loopback) only, and this request came from ${address ?? 'an unknown address'}.\n` +
-          'Configure auth: createViewer({ auth: { token } | { username, password } | (c) => boolean }), ' +
-          'or appstats-viewer --token / --user and --password.\n',
-      );
-    };
-  }
+  if (auth === undefined) return loopbackOnly(remoteAddress);
   if (typeof auth === 'function') {
+    // Not hono's: its middleware take credentials, this is the app's own decision about the request.
     return async function authFunction(c, next) {
       let allowed = false;
       try {
@@ -121,24 +88,32 @@ export function createAuthMiddleware(
         diag.warn(`appstats viewer: the auth function threw: ${(error as Error)?.message}`);
       }
       if (allowed) return next();
-      return deny(c, 403, "Forbidden: the viewer's auth function refused this request.\n");
+      c.header('Cache-Control', 'no-store');
+      return c.text("Forbidden: the viewer's auth function refused this request.\n", 403);
     };
   }
   if ('token' in auth) {
-    const { token } = auth;
-    return async function bearerAuth(c, next) {
-      const given = parseBearerToken(c.req.header('Authorization'));
-      if (given !== undefined && secretEquals(given, token)) return next();
-      return deny(c, 401, 'Unauthorized: send Authorization: Bearer <token>.\n', 'Bearer realm="appstats"');
-    };
+    return answeringRefusals(
+      bearerAuth({
+        token: auth.token,
+        realm: REALM,
+        noAuthenticationHeader: { message: 'Unauthorized: send Authorization: Bearer <token>.\n' },
+        invalidAuthenticationHeader: {
+          message: 'Bad request: the Authorization header is not "Bearer <token>".\n',
+        },
+        invalidToken: {
+          message: 'Unauthorized: wrong token.\n',
+          wwwAuthenticateHeader: `Bearer realm="${REALM}", error="invalid_token"`,
+        },
+      }),
+    );
   }
-  const { username, password } = auth;
-  return async function basicAuth(c, next) {
-    const given = parseBasicAuth(c.req.header('Authorization'));
-    // Both compared whatever the first gives, so the time does not tell which one was wrong.
-    const userOk = given !== undefined && secretEquals(given.username, username);
-    const passwordOk = given !== undefined && secretEquals(given.password, password);
-    if (userOk && passwordOk) return next();
-    return deny(c, 401, 'Unauthorized.\n', 'Basic realm="appstats", charset="UTF-8"');
-  };
+  return answeringRefusals(
+    basicAuth({
+      username: auth.username,
+      password: auth.password,
+      realm: REALM,
+      invalidUserMessage: 'Unauthorized.\n',
+    }),
+  );
 }
