@@ -7,6 +7,8 @@ export interface CliSettings {
   port: number;
   host: string;
   keyPrefix?: string;
+  keyDistance?: number;
+  keyModulus?: number;
   sourceRoot?: string;
   title?: string;
   basePath: string;
@@ -22,6 +24,8 @@ Serves the appstats viewer (dashboard, request details, source files) over HTTP.
   --port <n>             port to listen on, 0 = any  env APPSTATS_VIEWER_PORT   default 8080
   --host <addr>          address to listen on        env APPSTATS_VIEWER_HOST   default 127.0.0.1
   --prefix <p>           key prefix of the records   env APPSTATS_KEY_PREFIX    default __appstats__
+  --key-distance <ms>    milliseconds per key slot   env APPSTATS_KEY_DISTANCE  default 100
+  --key-modulus <n>      number of key slots         env APPSTATS_KEY_MODULUS   default 1000
   --source-root <dir>    show source files under dir env APPSTATS_SOURCE_ROOT  default off
   --title <text>         app name in the header      env APPSTATS_VIEWER_TITLE
   --base-path <path>     serve under this path       env APPSTATS_VIEWER_BASE_PATH default /
@@ -49,6 +53,8 @@ export function parseCliArgs(argv: readonly string[], env: Record<string, string
         port: { type: 'string' },
         host: { type: 'string' },
         prefix: { type: 'string' },
+        'key-distance': { type: 'string' },
+        'key-modulus': { type: 'string' },
         'source-root': { type: 'string' },
         title: { type: 'string' },
         'base-path': { type: 'string' },
@@ -76,6 +82,18 @@ export function parseCliArgs(argv: readonly string[], env: Record<string, string
   const portText = pick('port', 'APPSTATS_VIEWER_PORT') ?? '8080';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) return { kind: 'error', message: `bad --port ${portText}` };
+  // The recorder's key options, which the viewer must share to find its records.
+  const keyNumbers: { keyDistance?: number; keyModulus?: number } = {};
+  for (const [flag, variable, field] of [
+    ['key-distance', 'APPSTATS_KEY_DISTANCE', 'keyDistance'],
+    ['key-modulus', 'APPSTATS_KEY_MODULUS', 'keyModulus'],
+  ] as const) {
+    const text = pick(flag, variable);
+    if (text === undefined) continue;
+    if (!/^\d{1,15}$/.test(text) || Number(text) < 1)
+      return { kind: 'error', message: `bad --${flag} ${text}: a positive whole number` };
+    keyNumbers[field] = Number(text);
+  }
   const token = pick('token', 'APPSTATS_VIEWER_TOKEN');
   const user = pick('user', 'APPSTATS_VIEWER_USER');
   const password = pick('password', 'APPSTATS_VIEWER_PASSWORD');
@@ -99,6 +117,7 @@ export function parseCliArgs(argv: readonly string[], env: Record<string, string
       port,
       host: pick('host', 'APPSTATS_VIEWER_HOST') ?? '127.0.0.1',
       keyPrefix: pick('prefix', 'APPSTATS_KEY_PREFIX'),
+      ...keyNumbers,
       sourceRoot: pick('source-root', 'APPSTATS_SOURCE_ROOT'),
       title: pick('title', 'APPSTATS_VIEWER_TITLE'),
       basePath: pick('base-path', 'APPSTATS_VIEWER_BASE_PATH') ?? '/',

@@ -25,6 +25,8 @@ function main(): void {
     viewer = createViewer({
       store,
       keyPrefix: settings.keyPrefix,
+      keyDistance: settings.keyDistance,
+      keyModulus: settings.keyModulus,
       sourceRoot: settings.sourceRoot,
       title: settings.title,
       auth: settings.auth,

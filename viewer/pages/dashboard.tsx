@@ -401,7 +401,10 @@ export const DashboardPage: FC<DashboardPageProps> = function DashboardPage(prop
       <Counts dashboard={dashboard} read={read} filtered={filtered} />
       <Filters query={query} links={links} methods={dashboard.methods} />
       {dashboard.requests === 0 ? (
-        <EmptyState source={props.source} filtered={filtered} links={links} />
+        // A store that did not answer has said so above; "No requests recorded" would point at the recorder.
+        read.storeErrors > 0 && read.summaries.length === 0 ? null : (
+          <EmptyState source={props.source} filtered={filtered} links={links} />
+        )
       ) : (
         <>
           <RpcStatsTable rows={dashboard.rpcs} query={query} links={links} />
