@@ -1,22 +1,31 @@
-import { DiagLogLevel, diag } from '@opentelemetry/api';
+import { DiagLogLevel } from '@opentelemetry/api';
 import type { AppstatsExporterOptions } from './exporter.js';
 import type { AppstatsSpanProcessorOptions } from './span-processor.js';
+
+/** The instrumentations the register entry can turn on, by their `APPSTATS_INSTRUMENTATIONS` name. */
+export const REGISTER_INSTRUMENTATIONS = ['http', 'undici', 'memjs', 'datastore'] as const;
+export type RegisterInstrumentationName = (typeof REGISTER_INSTRUMENTATIONS)[number];
 
 /** What the environment asks for; every field is optional, defaults are the classes' own. */
 export interface RegisterSettings {
   disabled: boolean;
   processor: Omit<AppstatsSpanProcessorOptions, 'exporter'>;
   exporter: AppstatsExporterOptions;
-  instrumentations: { http: boolean; memjs: boolean; datastore: boolean };
+  instrumentations: Record<RegisterInstrumentationName, boolean>;
   logLevel?: DiagLogLevel;
+  /**
+   * What was wrong in the environment, one line each, for the register entry to print: settings
+   * are read before any logger exists, so the parser collects them instead of logging.
+   */
+  warnings: string[];
 }
 
-function number(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function number(env: NodeJS.ProcessEnv, name: string, warnings: string[]): number | undefined {
   const text = env[name]?.trim();
   if (!text) return undefined;
   const value = Number(text);
   if (Number.isFinite(value)) return value;
-  diag.warn(`appstats: ${name}=${text} is not a number; ignored`);
+  warnings.push(`appstats: ${name}=${text} is not a number; ignored`);
   return undefined;
 }
 
@@ -28,38 +37,86 @@ function list(text: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
+/**
+ * One server as memjs reads it: `[user:password@]host[:port]`. memjs splits on `:` without
+ * checking, so `memcache://host:11211` or `host:abc` would quietly become a host named `memcache`
+ * or a port of NaN, and every write would fail unseen.
+ */
+const SERVER = /^(?:[^@\s]*@)?(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+
+/** Warns about entries memjs would misread; the value is used as given either way. */
+function checkMemcacheServers(name: string, text: string, warnings: string[]): void {
+  const bad = text
+    .split(',')
+    .map((server) => server.trim())
+    .filter((server) => {
+      const port = SERVER.exec(server)?.[1];
+      return !SERVER.test(server) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535));
+    });
+  if (bad.length > 0)
+    warnings.push(
+      `appstats: ${name}=${text} is not a list of host:port (bad: ${bad.map((s) => JSON.stringify(s)).join(', ')}); ` +
+        'writes to it will fail',
+    );
+}
+
 const TRUE = /^(1|true|yes|on)$/i;
 
 /**
- * Reads the set-up from environment variables. Pure (the environment is an argument):
- * `APPSTATS_MEMCACHE` (or `MEMCACHE_SERVERS`), `APPSTATS_RECORD_FRACTION`, `APPSTATS_KEY_PREFIX`,
- * `APPSTATS_MAX_STACK`, `APPSTATS_IGNORE_PATHS` (comma-separated prefixes),
- * `APPSTATS_INSTRUMENTATIONS` (comma-separated subset of `http,memjs,datastore`),
- * `APPSTATS_DISABLED` / `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`. The service name comes from
- * `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES`, as for any OpenTelemetry SDK.
+ * Reads the set-up from environment variables. Pure (the environment is an argument; problems come
+ * back in `warnings`): `APPSTATS_MEMCACHE` (or `MEMCACHE_SERVERS`), `APPSTATS_RECORD_FRACTION`,
+ * `APPSTATS_KEY_PREFIX`, `APPSTATS_KEY_DISTANCE`, `APPSTATS_KEY_MODULUS`, `APPSTATS_MAX_STACK`,
+ * `APPSTATS_IGNORE_PATHS` (comma-separated prefixes), `APPSTATS_INSTRUMENTATIONS` (comma-separated
+ * subset of `http,undici,memjs,datastore`), `APPSTATS_DISABLED` / `OTEL_SDK_DISABLED`,
+ * `OTEL_LOG_LEVEL`. The service name comes from `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES`,
+ * as for any OpenTelemetry SDK.
  */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RegisterSettings {
+  const warnings: string[] = [];
   const processor: RegisterSettings['processor'] = {};
-  const recordFraction = number(env, 'APPSTATS_RECORD_FRACTION');
+  const recordFraction = number(env, 'APPSTATS_RECORD_FRACTION', warnings);
   if (recordFraction !== undefined) processor.recordFraction = recordFraction;
-  const maxStack = number(env, 'APPSTATS_MAX_STACK');
+  const maxStack = number(env, 'APPSTATS_MAX_STACK', warnings);
   if (maxStack !== undefined) processor.maxStack = maxStack;
   const ignorePaths = list(env.APPSTATS_IGNORE_PATHS);
   if (ignorePaths) processor.ignorePaths = ignorePaths;
+
   const exporter: AppstatsExporterOptions = {};
-  const memcache = env.APPSTATS_MEMCACHE?.trim() || env.MEMCACHE_SERVERS?.trim();
-  if (memcache) exporter.memcache = memcache;
+  const memcacheName = env.APPSTATS_MEMCACHE?.trim() ? 'APPSTATS_MEMCACHE' : 'MEMCACHE_SERVERS';
+  const memcache = env[memcacheName]?.trim();
+  if (memcache) {
+    checkMemcacheServers(memcacheName, memcache, warnings);
+    exporter.memcache = memcache;
+  }
   if (env.APPSTATS_KEY_PREFIX?.trim()) exporter.keyPrefix = env.APPSTATS_KEY_PREFIX.trim();
+  const keyDistance = number(env, 'APPSTATS_KEY_DISTANCE', warnings);
+  if (keyDistance !== undefined) exporter.keyDistance = keyDistance;
+  const keyModulus = number(env, 'APPSTATS_KEY_MODULUS', warnings);
+  if (keyModulus !== undefined) exporter.keyModulus = keyModulus;
+
   const wanted = list(env.APPSTATS_INSTRUMENTATIONS)?.map((name) => name.toLowerCase());
+  for (const name of wanted ?? []) {
+    if (!(REGISTER_INSTRUMENTATIONS as readonly string[]).includes(name))
+      warnings.push(
+        `appstats: APPSTATS_INSTRUMENTATIONS names ${name}, not one of ${REGISTER_INSTRUMENTATIONS.join(',')}; ignored`,
+      );
+  }
   const on = (name: string) => wanted === undefined || wanted.includes(name);
+  const instrumentations = Object.fromEntries(
+    REGISTER_INSTRUMENTATIONS.map((name) => [name, on(name)]),
+  ) as RegisterSettings['instrumentations'];
+
   const level = env.OTEL_LOG_LEVEL?.trim().toUpperCase();
   const logLevel =
     level && level in DiagLogLevel ? DiagLogLevel[level as keyof typeof DiagLogLevel] : undefined;
+  if (level && logLevel === undefined)
+    warnings.push(`appstats: OTEL_LOG_LEVEL=${env.OTEL_LOG_LEVEL} is not a log level; ignored`);
   return {
     disabled: TRUE.test(env.APPSTATS_DISABLED ?? '') || TRUE.test(env.OTEL_SDK_DISABLED ?? ''),
     processor,
     exporter,
-    instrumentations: { http: on('http'), memjs: on('memjs'), datastore: on('datastore') },
+    instrumentations,
     ...(logLevel !== undefined ? { logLevel } : {}),
+    warnings,
   };
 }

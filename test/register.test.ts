@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -212,13 +214,63 @@ describe('register entry: never in the way', () => {
   });
 });
 
+describe('register entry: speaks up', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/app-esm.mjs', import.meta.url));
+
+  it('a fetch the app makes while serving is a call of its request (undici instrumentation)', async () => {
+    const keyPrefix = 'fetching-app';
+    const target = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const fetchUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/upstream`;
+    const { child, port } = await startApp(fixture, keyPrefix, { FETCH_URL: fetchUrl });
+    let parts: RequestSummary[];
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/fetch`);
+      assert.deepEqual(await response.json(), { fetched: 200 });
+      parts = await partsWritten(keyPrefix, 1);
+    } finally {
+      await stopApp(child);
+      target.close();
+    }
+    const record = await full(parts[0], keyPrefix);
+    assert.equal(record.http_path, '/fetch');
+    assert.equal(record.individual_stats.length, 1, 'the fetch, and nothing else');
+    const [call] = record.individual_stats;
+    assert.match(call.service_call_name, /^(http\.)?GET$/);
+    assert.equal(call.was_successful, true);
+  });
+
+  it('without OTEL_LOG_LEVEL, wrong settings are warned about on stderr, once each; the app serves', async () => {
+    const { child, port, stderr } = await startApp(fixture, 'noisy-app', {
+      APPSTATS_MEMCACHE: 'memcache://localhost:11211',
+      APPSTATS_RECORD_FRACTION: 'half',
+      APPSTATS_MAX_STACK: 'deep',
+      OTEL_LOG_LEVEL: '',
+    });
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${port}/users`)).status, 200);
+    } finally {
+      await stopApp(child);
+    }
+    const lines = stderr().split('\n');
+    for (const pattern of [
+      /^appstats: APPSTATS_MEMCACHE=memcache:\/\/localhost:11211 is not a list of host:port/,
+      /^appstats: APPSTATS_RECORD_FRACTION=half is not a number; ignored$/,
+      /^appstats: APPSTATS_MAX_STACK=deep is not a number; ignored$/,
+    ]) {
+      assert.equal(lines.filter((line) => pattern.test(line)).length, 1, `${pattern} once in:\n${stderr()}`);
+    }
+  });
+});
+
 describe('settingsFromEnv', () => {
   it('reads the APPSTATS_* variables, with defaults left to the classes', () => {
     assert.deepEqual(settingsFromEnv({}), {
       disabled: false,
       processor: {},
       exporter: {},
-      instrumentations: { http: true, memjs: true, datastore: true },
+      instrumentations: { http: true, undici: true, memjs: true, datastore: true },
+      warnings: [],
     });
     const settings = settingsFromEnv({
       APPSTATS_MEMCACHE: 'a:11211,b:11211',
@@ -227,15 +279,23 @@ describe('settingsFromEnv', () => {
       APPSTATS_MAX_STACK: '30',
       APPSTATS_IGNORE_PATHS: '/_ah/stats, /healthz',
       APPSTATS_INSTRUMENTATIONS: 'http,memjs',
+      APPSTATS_KEY_DISTANCE: '50',
+      APPSTATS_KEY_MODULUS: '2000',
       OTEL_LOG_LEVEL: 'debug',
     });
-    assert.deepEqual(settings.exporter, { memcache: 'a:11211,b:11211', keyPrefix: 'shop' });
+    assert.deepEqual(settings.warnings, []);
+    assert.deepEqual(settings.exporter, {
+      memcache: 'a:11211,b:11211',
+      keyPrefix: 'shop',
+      keyDistance: 50,
+      keyModulus: 2000,
+    });
     assert.deepEqual(settings.processor, {
       recordFraction: 0.25,
       maxStack: 30,
       ignorePaths: ['/_ah/stats', '/healthz'],
     });
-    assert.deepEqual(settings.instrumentations, { http: true, memjs: true, datastore: false });
+    assert.deepEqual(settings.instrumentations, { http: true, undici: false, memjs: true, datastore: false });
     assert.equal(settings.logLevel, 70);
   });
 
@@ -244,5 +304,26 @@ describe('settingsFromEnv', () => {
     assert.equal(settingsFromEnv({ OTEL_SDK_DISABLED: 'true' }).disabled, true);
     assert.equal(settingsFromEnv({ APPSTATS_DISABLED: '1' }).disabled, true);
     assert.equal(settingsFromEnv({ APPSTATS_RECORD_FRACTION: 'lots' }).processor.recordFraction, undefined);
+  });
+
+  it('collects what is wrong as warnings instead of logging (no logger exists yet)', () => {
+    const { warnings, processor, exporter } = settingsFromEnv({
+      APPSTATS_MEMCACHE: 'cache:11211,host:abc,:11211,h:70000,user:pw@ok:1,[::1]:11211',
+      APPSTATS_RECORD_FRACTION: 'lots',
+      APPSTATS_KEY_MODULUS: 'many',
+      APPSTATS_INSTRUMENTATIONS: 'http,pg',
+      OTEL_LOG_LEVEL: 'loud',
+    });
+    assert.deepEqual(warnings, [
+      'appstats: APPSTATS_RECORD_FRACTION=lots is not a number; ignored',
+      'appstats: APPSTATS_MEMCACHE=cache:11211,host:abc,:11211,h:70000,user:pw@ok:1,[::1]:11211 is not a list of ' +
+        'host:port (bad: "host:abc", ":11211", "h:70000"); writes to it will fail',
+      'appstats: APPSTATS_KEY_MODULUS=many is not a number; ignored',
+      'appstats: APPSTATS_INSTRUMENTATIONS names pg, not one of http,undici,memjs,datastore; ignored',
+      'appstats: OTEL_LOG_LEVEL=loud is not a log level; ignored',
+    ]);
+    assert.deepEqual(processor, {});
+    assert.equal(exporter.keyModulus, undefined);
+    assert.deepEqual(settingsFromEnv({ MEMCACHE_SERVERS: 'localhost' }).warnings, []);
   });
 });

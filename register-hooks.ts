@@ -1,0 +1,67 @@
+/**
+ * The first half of the register entry, imported by register.ts before anything else so that its
+ * body runs before the exporter's modules are evaluated (ES modules evaluate their imports in order):
+ * reads the environment, gives appstats a voice on stderr, registers the ESM import hook and the
+ * instrumentations. No top-level await anywhere in the entry, so `require()` can load it too.
+ */
+import { register as registerLoaderHook } from 'node:module';
+import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { type RegisterSettings, settingsFromEnv } from './exporter/register-settings.js';
+import { DatastoreInstrumentation } from './instrumentations/datastore/instrumentation.js';
+import { MemjsInstrumentation } from './instrumentations/memjs/instrumentation.js';
+
+/**
+ * Without OTEL_LOG_LEVEL, appstats's own warnings and errors still reach stderr (a misconfigured
+ * profiler that says nothing looks like a working one); other libraries' diag output stays off,
+ * as OpenTelemetry's default is.
+ */
+function appstatsOnlyLogger(): DiagLogger {
+  const say = (message: string, ...args: unknown[]) => {
+    if (message.startsWith('appstats')) console.warn(message, ...args);
+  };
+  const quiet = () => {};
+  return { error: say, warn: say, info: quiet, debug: quiet, verbose: quiet };
+}
+
+function setUpLogging(settings: RegisterSettings): void {
+  if (settings.logLevel !== undefined) diag.setLogger(new DiagConsoleLogger(), settings.logLevel);
+  else diag.setLogger(appstatsOnlyLogger(), DiagLogLevel.WARN);
+  for (const warning of settings.warnings) diag.warn(warning);
+}
+
+function registerHooks(settings: RegisterSettings): Instrumentation[] {
+  // The ESM hook first: modules imported after it (the app's) can be patched.
+  try {
+    registerLoaderHook('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  } catch (error) {
+    diag.warn('appstats: could not register the ESM import hook; ESM imports will not be traced', error);
+  }
+  // Before anything loads memjs or the Datastore client (the exporter itself loads memjs): the
+  // global tracer provider they use is set by register.ts right after.
+  const instrumentations: Instrumentation[] = [];
+  if (settings.instrumentations.http) instrumentations.push(new HttpInstrumentation());
+  if (settings.instrumentations.undici) instrumentations.push(new UndiciInstrumentation());
+  if (settings.instrumentations.memjs) instrumentations.push(new MemjsInstrumentation());
+  if (settings.instrumentations.datastore) instrumentations.push(new DatastoreInstrumentation());
+  registerInstrumentations({ instrumentations });
+  return instrumentations;
+}
+
+/** What this half did; `settings` undefined when even reading them failed. */
+export const hooks: { settings?: RegisterSettings; instrumentations: Instrumentation[] } = {
+  instrumentations: [],
+};
+
+try {
+  hooks.settings = settingsFromEnv();
+  setUpLogging(hooks.settings);
+  if (hooks.settings.disabled) diag.info('appstats: disabled by APPSTATS_DISABLED / OTEL_SDK_DISABLED');
+  else hooks.instrumentations = registerHooks(hooks.settings);
+} catch (error) {
+  hooks.settings = undefined;
+  diag.error('appstats: set-up failed; the app runs without appstats', error);
+}
