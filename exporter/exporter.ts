@@ -11,6 +11,7 @@ import {
 import type { MemjsClient } from '../stores/memjs-client.js';
 import type { RecordStore, StoredRecord } from '../stores/record-store.js';
 import { resolveStore } from '../stores/resolve-store.js';
+import { RECORD_OVERHEAD_BYTES, resolveLimits, UNBUILT_RECORD_BYTES } from './queue-limits.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
 
 export interface AppstatsExporterOptions extends KeyOptions {
@@ -22,20 +23,28 @@ export interface AppstatsExporterOptions extends KeyOptions {
   expiresSeconds?: number;
   /** Largest value written; the size ladder keeps each value under it. Default 1,000,000 (memcached's item limit is 1 MiB). */
   maxValueBytes?: number;
-  /** Records waiting for or in a write at once; past it, records are dropped and counted rather than queued. Default 100. */
+  /**
+   * Bytes of records waiting for or in a write; past it, records are dropped (unbuilt) and
+   * counted. Records wait, within it, for a slow first connection. Default 8 MiB; at least 64 KiB.
+   */
+  maxQueueBytes?: number;
+  /** Optional second bound: records waiting for or in a write, by count. Default none (bytes alone). */
   maxInFlightWrites?: number;
 }
 
 /** What the exporter did, for tests, benchmarks and a health page. */
 export interface ExporterStats {
   exported: number;
-  /** Dropped because `maxInFlightWrites` writes were already waiting on the store. */
+  /** Dropped because the queue was full (`maxQueueBytes`, or `maxInFlightWrites` when set): the total since start. */
   dropped: number;
   /** Writes the store rejected (memcache down, timeout). */
   failed: number;
   /** Records that did not fit `maxValueBytes` even emptied (only with an absurdly small limit). */
   tooLarge: number;
+  /** Records waiting for or in a write. */
   inFlight: number;
+  /** What those records count for against `maxQueueBytes`. */
+  queuedBytes: number;
 }
 
 /**
@@ -51,23 +60,21 @@ export interface RecordExporter {
   shutdown(): Promise<void>;
 }
 
-export const DEFAULT_EXPIRES_SECONDS = 36 * 60 * 60;
 /** A batch is written at once when it holds this many records or bytes, even with a write in flight. */
 const MAX_BATCH_RECORDS = 64;
 const MAX_BATCH_BYTES = 1_000_000;
-export const DEFAULT_MAX_VALUE_BYTES = 1_000_000;
+/** Building runs in slices of this many ms, the app's turns between them. */
+const BUILD_SLICE_MS = 10;
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (Number.isFinite(value) && value > 0) return value;
-  diag.warn(`appstats: ${name} must be a positive number, got ${value}; using ${fallback}`);
-  return fallback;
+/** A record encoded and counted against the queue's bound. */
+interface QueuedRecord extends StoredRecord {
+  bytes: number;
 }
 
 /**
  * Writes records to a `RecordStore` under the bucketed keys: sized by the ladder, both values in
- * parallel, with tracing suppressed (its own memcache writes must not become spans), a bounded
- * number in flight, errors reported through diag and never thrown.
+ * one write, with tracing suppressed (its own memcache writes must not become spans), a queue
+ * bounded by bytes, errors reported through diag and never thrown.
  */
 export class AppstatsExporter implements RecordExporter {
   readonly store: RecordStore;
@@ -75,13 +82,18 @@ export class AppstatsExporter implements RecordExporter {
   private readonly _ownsStore: boolean;
   private readonly _expiresSeconds: number;
   private readonly _maxValueBytes: number;
-  private readonly _maxInFlight: number;
-  /** Records encoded and waiting for the batch's write. */
-  private _batch: StoredRecord[] = [];
-  private _batchBytes = 0;
-  /** Records in the batch or in a write not yet settled: what `maxInFlightWrites` bounds. */
-  private _inFlightRecords = 0;
-  private readonly _writes = new Set<Promise<void>>();
+  private readonly _maxQueueBytes: number;
+  private readonly _maxQueueRecords: number;
+  /** Records handed over, to be built from the next turn of the event loop on. */
+  private _unbuilt: RecordSource[] = [];
+  private _buildScheduled: NodeJS.Immediate | undefined;
+  /** Records built and encoded, waiting for a write. */
+  private _ready: QueuedRecord[] = [];
+  /** The one write in flight. */
+  private _writing: Promise<void> | undefined;
+  /** Records (and their bytes) unbuilt, ready or in the write: what the bounds hold. */
+  private _queuedRecords = 0;
+  private _queuedBytes = 0;
   private readonly _stats = { exported: 0, dropped: 0, failed: 0, tooLarge: 0 };
   private readonly _dropWarning = new RateLimitedWarning('records dropped, memcache writes are backed up');
   private readonly _failWarning = new RateLimitedWarning('record writes failed');
@@ -89,28 +101,87 @@ export class AppstatsExporter implements RecordExporter {
 
   constructor(options: AppstatsExporterOptions = {}) {
     this.keyOptions = resolveKeyOptions(options);
-    this._expiresSeconds = positive('expiresSeconds', options.expiresSeconds, DEFAULT_EXPIRES_SECONDS);
-    this._maxValueBytes = positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES);
-    this._maxInFlight = Math.floor(positive('maxInFlightWrites', options.maxInFlightWrites, 100));
+    const limits = resolveLimits(options);
+    this._expiresSeconds = limits.expiresSeconds;
+    this._maxValueBytes = limits.maxValueBytes;
+    this._maxQueueBytes = limits.maxQueueBytes;
+    this._maxQueueRecords = limits.maxQueueRecords;
     const { store, owned } = resolveStore(options);
     this.store = store;
     this._ownsStore = owned;
   }
 
   /**
-   * Builds (when given a builder), sizes and encodes one record and adds it to the batch, unless it
-   * is going to be dropped: then nothing is built. Synchronous, never throws.
+   * Queues a record (or its builder) for the next turn of the event loop, unless the queue is full:
+   * then it is dropped, counted, and nothing is built. Synchronous, cheap, never throws.
    */
   export(source: RecordSource): void {
     try {
       if (this._shutdown) return;
-      if (this._inFlightRecords >= this._maxInFlight) {
-        this._stats.dropped++;
-        this._dropWarning.warn(
-          `${this._stats.dropped} dropped so far (${this._maxInFlight} records waiting on the store)`,
-        );
+      if (
+        this._queuedBytes + UNBUILT_RECORD_BYTES > this._maxQueueBytes ||
+        this._queuedRecords >= this._maxQueueRecords
+      ) {
+        this._drop();
         return;
       }
+      this._unbuilt.push(source);
+      this._queuedRecords++;
+      this._queuedBytes += UNBUILT_RECORD_BYTES;
+      this._scheduleBuild();
+    } catch (error) {
+      this._stats.failed++;
+      this._failWarning.warn(`export threw: ${describe(error)}`);
+    }
+  }
+
+  private _drop(): void {
+    this._stats.dropped++;
+    this._dropWarning.warn(
+      () =>
+        `${this._stats.dropped} dropped in total since start; ${this._queuedRecords} records ` +
+        `(${this._queuedBytes} bytes) wait on the store (maxQueueBytes=${this._maxQueueBytes}` +
+        `${Number.isFinite(this._maxQueueRecords) ? `, maxInFlightWrites=${this._maxQueueRecords}` : ''})`,
+    );
+  }
+
+  /**
+   * Builds, sizes and encodes the records handed over, for at most BUILD_SLICE_MS, then yields to
+   * the app and goes on at the next turn: a burst of records never stalls the app's event loop
+   * (nor, behind it, the store's first connection, which memjs fails after 1 s without a turn).
+   */
+  private _buildSlice(): void {
+    clearImmediate(this._buildScheduled);
+    this._buildScheduled = undefined;
+    const until = performance.now() + BUILD_SLICE_MS;
+    let built = 0;
+    while (built < this._unbuilt.length && (built === 0 || performance.now() < until)) {
+      const queued = this._encode(this._unbuilt[built++]);
+      this._queuedBytes -= UNBUILT_RECORD_BYTES;
+      const fits = queued !== undefined && this._queuedBytes + queued.bytes <= this._maxQueueBytes;
+      if (queued && !fits) this._drop(); // larger than its estimate, into a queue that is full
+      if (!queued || !fits) {
+        this._queuedRecords--;
+        continue;
+      }
+      this._queuedBytes += queued.bytes;
+      this._ready.push(queued);
+    }
+    this._unbuilt.splice(0, built);
+    if (this._unbuilt.length > 0) this._scheduleBuild();
+    this._startWrite();
+  }
+
+  private _scheduleBuild(): void {
+    // Outside the request's context, with tracing off: building and writing belong to no request.
+    this._buildScheduled ??= context.with(suppressTracing(ROOT_CONTEXT), () =>
+      setImmediate(() => this._buildSlice()),
+    );
+  }
+
+  /** One record, built and encoded; undefined (counted) when that failed. Never throws. */
+  private _encode(source: RecordSource): QueuedRecord | undefined {
+    try {
       const record = typeof source === 'function' ? source() : source;
       const fitted = fitRecord(record, this._maxValueBytes);
       if (!fitted) {
@@ -118,56 +189,56 @@ export class AppstatsExporter implements RecordExporter {
         this._failWarning.warn(
           `a record does not fit maxValueBytes=${this._maxValueBytes} even without its calls`,
         );
-        return;
+        return undefined;
       }
       const start = record.start_timestamp_milliseconds;
-      this._batch.push({
+      return {
         keys: {
           part: recordKey(start, 'part', this.keyOptions),
           full: recordKey(start, 'full', this.keyOptions),
         },
         values: { part: fitted.part, full: fitted.full },
-      });
-      this._batchBytes += fitted.part.length + fitted.full.length;
-      this._inFlightRecords++;
-      // Written at once when no write is in flight; otherwise it waits for that write to settle and
-      // goes with the records that came meanwhile, in one write. A busy app thus makes one network
-      // write per batch rather than per request, a quiet one waits for nothing, and no timer holds
-      // a record back.
-      if (
-        this._writes.size === 0 ||
-        this._batch.length >= MAX_BATCH_RECORDS ||
-        this._batchBytes >= MAX_BATCH_BYTES
-      )
-        this._writeBatch();
+        bytes: fitted.part.length + fitted.full.length + RECORD_OVERHEAD_BYTES,
+      };
     } catch (error) {
       this._stats.failed++;
-      this._failWarning.warn(`export threw: ${describe(error)}`);
+      this._failWarning.warn(`building a record threw: ${describe(error)}`);
+      return undefined;
     }
   }
 
-  /** Starts the write of the batch so far. Never throws. */
-  private _writeBatch(): void {
-    const batch = this._batch;
-    if (batch.length === 0) return;
-    this._batch = [];
-    this._batchBytes = 0;
+  /**
+   * Writes the records ready, up to a batch, when no write is in flight; otherwise they wait for
+   * that write to settle and go with the records built meanwhile. One write at a time, as
+   * BatchSpanProcessor exports: a busy app makes one network write per batch rather than per
+   * request, a quiet one waits for nothing, no timer holds a record back, and a write that waits
+   * on the store (its first connection, a pause) holds the queue, within its bytes, rather than
+   * failing or dropping the records behind it. Never throws.
+   */
+  private _startWrite(): void {
+    if (this._writing || this._ready.length === 0) return;
+    let count = 0;
+    let bytes = 0;
+    while (count < this._ready.length && count < MAX_BATCH_RECORDS && bytes < MAX_BATCH_BYTES)
+      bytes += this._ready[count++].bytes;
+    const batch = this._ready.splice(0, count);
     // Run the write outside the request's context, with tracing off: no spans for our own I/O.
-    const write = context
+    this._writing = context
       .with(suppressTracing(ROOT_CONTEXT), () => this._put(batch))
       .then(({ failed, error }) => {
         this._stats.exported += batch.length - failed;
         if (failed === 0) return;
         this._stats.failed += failed;
-        this._failWarning.warn(`${this._stats.failed} failed so far; last: ${describe(error)}`);
+        this._failWarning.warn(
+          () => `${this._stats.failed} failed in total since start; last: ${describe(error)}`,
+        );
       })
       .finally(() => {
-        this._inFlightRecords -= batch.length;
-        this._writes.delete(write);
-        // The records that waited for this write go now.
-        if (this._writes.size === 0) this._writeBatch();
+        this._queuedRecords -= batch.length;
+        this._queuedBytes -= bytes;
+        this._writing = undefined;
+        this._startWrite(); // the records that waited for this write go now
       });
-    this._writes.add(write);
   }
 
   /**
@@ -198,17 +269,18 @@ export class AppstatsExporter implements RecordExporter {
   }
 
   stats(): ExporterStats {
-    return { ...this._stats, inFlight: this._inFlightRecords };
+    return { ...this._stats, inFlight: this._queuedRecords, queuedBytes: this._queuedBytes };
   }
 
   /**
-   * Writes the batch now, and resolves once every write started so far has settled, including the
-   * batches of records exported while it waited.
+   * Builds what was handed over, writes it, and resolves once the queue is empty: every record
+   * exported so far, and those exported while it waited, written or failed.
    */
   async forceFlush(): Promise<void> {
-    while (this._batch.length > 0 || this._writes.size > 0) {
-      this._writeBatch();
-      await Promise.allSettled([...this._writes]);
+    while (this._queuedRecords > 0) {
+      if (this._unbuilt.length > 0) this._buildSlice();
+      this._startWrite();
+      await (this._writing ?? new Promise((resolve) => setImmediate(resolve)));
     }
   }
 
@@ -216,12 +288,25 @@ export class AppstatsExporter implements RecordExporter {
     if (this._shutdown) return;
     this._shutdown = true;
     await this.forceFlush();
+    this._reportLosses();
     if (!this._ownsStore) return; // a store passed in, or the shared embedded one, is not ours to close
     try {
       await this.store.close();
     } catch (error) {
       diag.warn(`appstats: closing the store failed: ${describe(error)}`);
     }
+  }
+
+  /** One last line with the totals, when anything was lost: the rate limit may have hidden the latest. */
+  private _reportLosses(): void {
+    const { exported, dropped, failed, tooLarge } = this._stats;
+    if (dropped + failed + tooLarge === 0) return;
+    this._dropWarning.cancel();
+    this._failWarning.cancel();
+    diag.warn(
+      `appstats: exporter shut down; since start: ${exported} records written, ${dropped} dropped ` +
+        `(queue full), ${failed} failed, ${tooLarge} too large`,
+    );
   }
 }
 
