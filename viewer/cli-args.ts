@@ -32,6 +32,7 @@ Serves the appstats viewer (dashboard, request details, source files) over HTTP.
   --token <t>            require Authorization: Bearer <t>        env APPSTATS_VIEWER_TOKEN
   --user <u> --password <p>  require HTTP basic auth  env APPSTATS_VIEWER_USER, APPSTATS_VIEWER_PASSWORD
   -h, --help             this text
+  -v, --version          the otel-appstats version
 
 With no --token or --user, only clients on this machine (loopback) are answered.
 Prefer the environment for secrets: command lines are visible to other users.

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { MemcacheStore } from '../stores/memcache-store.js';
@@ -8,7 +9,14 @@ import { normalizeBasePath } from './links.js';
 
 /** `appstats-viewer`: the viewer served alone by @hono/node-server, reading a memcache. */
 function main(): void {
-  const parsed = parseCliArgs(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  if (argv.includes('--version') || argv.includes('-v')) {
+    // Through the package's own "exports" (./package.json): the same path from source and from dist/.
+    const { version } = createRequire(import.meta.url)('otel-appstats/package.json') as { version: string };
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  const parsed = parseCliArgs(argv, process.env);
   if (parsed.kind === 'help') {
     process.stdout.write(USAGE);
     return;
