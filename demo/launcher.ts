@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -136,6 +137,35 @@ async function warmUp(base: string): Promise<void> {
   }
 }
 
+/**
+ * Why the app could not listen on host:port, in one line, or undefined when it can: checked before
+ * anything is started, so a taken port is a sentence, not the app's EADDRINUSE stack.
+ */
+async function listenProblem(host: string, portText: string): Promise<string | undefined> {
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) return `--port ${portText} is not a port number (0-65535)`;
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(
+        error.code === 'EADDRINUSE'
+          ? `port ${port} on ${host} is already in use; stop what listens there or choose another with --port <n>`
+          : error.code === 'EADDRNOTAVAIL'
+            ? `cannot listen on ${host}: not an address of this machine (--host)`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
+}
+
+const port = options.port ?? process.env.PORT ?? '8080';
+const problem = await listenProblem(options.host, port);
+if (problem) {
+  process.stderr.write(`demo: ${problem}\n`);
+  process.exit(1);
+}
+
 const servers = await memcacheServers();
 const datastore = await datastoreEnv();
 app = spawn(process.execPath, ['--import', 'tsx', '--import', `${root}register.ts`, `${root}demo/app.ts`], {
@@ -145,7 +175,7 @@ app = spawn(process.execPath, ['--import', 'tsx', '--import', `${root}register.t
     ...process.env,
     ...datastore,
     ...(servers ? { APPSTATS_MEMCACHE: servers } : {}),
-    PORT: options.port ?? process.env.PORT ?? '8080',
+    PORT: port,
     HOST: options.host,
     OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? 'guestbook-demo',
   },
