@@ -8,6 +8,7 @@ import { type ChildApp, startChildApp, stopChildApp } from './helpers/child-app.
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import {
   callsNamed,
+  checkDashboardHints,
   checkRecordShape,
   checkServedFindings,
   EPS,
@@ -230,6 +231,10 @@ describe('App A: Express + pg + memjs + fetch, NodeSDK + auto-instrumentations +
     const stats = await processorStats(port);
     assert.equal(stats.recorded, reader.driven.length, `one record per request: ${JSON.stringify(stats)}`);
     assert.ok(stats.rootsWithoutCalls > 0, `start-up roots counted: ${JSON.stringify(stats)}`);
+  });
+
+  it('hints on the dashboard only what the findings say', async () => {
+    checkDashboardHints((await reader.dashboard()).path_stats, byRoute);
   });
 
   it("groups /product/3 and /product/5 under Express's /product/:id", async () => {

@@ -6,6 +6,7 @@ import { MemcacheStore } from '../stores/memcache-store.js';
 import { type ChildApp, startChildApp, stopChildApp } from './helpers/child-app.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import {
+  checkDashboardHints,
   checkRecordShape,
   checkServedFindings,
   firstAppFrame,
@@ -149,6 +150,10 @@ describe('App B: Fastify + ioredis under the register entry, with the user’s i
       ),
     );
     assert.deepEqual(misnamed, [], 'frames of hgetall calls named after zincrby');
+  });
+
+  it('hints on the dashboard only what the findings say', async () => {
+    checkDashboardHints((await reader.dashboard()).path_stats, byRoute);
   });
 
   it('groups paths without http.route: the default :id, and APPSTATS_NORMALIZE_PATHS templates', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { RequestRecord, RpcCall } from '../../core/record.js';
-import { expectedTotals, type Recorded } from './otel-app-records.js';
+import { type DashboardPathRow, expectedTotals, type Recorded } from './otel-app-records.js';
 
 // The checks every record of the OTel apps (test/otel-apps-*.test.ts) must pass, and small tools
 // for stating what each route should record.
@@ -47,6 +47,12 @@ export function checkRecordShape(recorded: Recorded, sequential: boolean): void 
       `${path}: context ${span.name} is ${span.span_kind}`,
     );
     assert.ok(!callIds.has(span.span_id), `${path}: context span ${span.name} is also a call`);
+    assert.ok(
+      typeof span.name === 'string' &&
+        Number.isFinite(span.start_offset_milliseconds) &&
+        Number.isFinite(span.duration_milliseconds),
+      `${path}: context span ${JSON.stringify(span)} has a name, a start and a duration`,
+    );
     if (span.parent_span_id !== undefined)
       assert.ok(known.has(span.parent_span_id), `${path}: ${span.name}'s parent is kept`);
   }
@@ -120,6 +126,26 @@ export function checkServedFindings({ part, path, findings, detailsJson }: Recor
   );
   if (findings.length > 0)
     assert.deepEqual(detailsJson.findings, findings, `${path}: the details JSON serves the findings`);
+}
+
+/**
+ * The dashboard's N+1 hints follow the findings' rules: a path row flags only call names that a
+ * finding of one of its requests names (never a pipeline, never pool checkouts).
+ */
+export function checkDashboardHints(
+  rows: readonly DashboardPathRow[],
+  byRoute: ReadonlyMap<string, Recorded[]>,
+): void {
+  const beyond: [string, string[]][] = [];
+  for (const [route, recordedList] of byRoute) {
+    const row = rows.find((r) => r.path === `GET ${recordedList[0].full.http_route ?? route}`);
+    const found = new Set(recordedList.flatMap(({ findings }) => findings.map((f) => f.call_name)));
+    const extra = (row?.repeated ?? [])
+      .map((hint) => hint.service_call_name)
+      .filter((name) => !found.has(name));
+    if (extra.length > 0) beyond.push([route, extra]);
+  }
+  assert.deepEqual(beyond, [], 'dashboard hints (path row `repeated`) that no finding names');
 }
 
 /** The first frame of a call's stack outside node_modules (library frames may come first), as `file:line`. */

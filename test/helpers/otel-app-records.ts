@@ -49,6 +49,14 @@ async function findingsOf(record: RequestRecord): Promise<() => FindingJson[]> {
   }
 }
 
+/** What these tests read of a dashboard path row (`GET /user/:id`). */
+export interface DashboardPathRow {
+  path: string;
+  requests: number;
+  /** The row's N+1 hints: call names the dashboard flags on this path. */
+  repeated?: { service_call_name: string }[];
+}
+
 const SLOT_MS = DEFAULT_KEY_OPTIONS.keyDistance;
 
 /**
@@ -147,10 +155,10 @@ export class RecordReader {
   }
 
   /** The dashboard JSON, as the viewer serves it. */
-  async dashboard(): Promise<{ path_stats: { path: string; requests: number }[] }> {
+  async dashboard(): Promise<{ path_stats: DashboardPathRow[] }> {
     const response = await this.viewer.request('/?type=json');
     assert.equal(response.status, 200);
-    return (await response.json()) as { path_stats: { path: string; requests: number }[] };
+    return (await response.json()) as { path_stats: DashboardPathRow[] };
   }
 }
 
