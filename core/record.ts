@@ -57,7 +57,7 @@ export interface RpcStat {
 
 export type CallStatus = { code: 'UNSET' | 'OK' | 'ERROR'; message?: string };
 
-/** One call of a request (one descendant span of the request's root span). */
+/** One call of a request: a descendant CLIENT or PRODUCER span of its root (or one our instrumentations named). */
 export interface RpcCall {
   service_call_name: string;
   request_data_summary: string;
@@ -72,7 +72,11 @@ export interface RpcCall {
   call_cost_microdollars: number;
   billed_ops: BilledOp[];
   span_id: string;
-  /** Parent span id when the parent is another call of this request (nested calls). */
+  /**
+   * The span this call was made under, when it is another call or a context span of this record
+   * (absent when made directly under the request's root). A call with a call among its ancestors is
+   * nested (`nestedCallIds`): shown under it, never counted in rpc_stats, totals or findings.
+   */
   parent_span_id?: string;
   span_name: string;
   span_kind: 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER';
@@ -81,6 +85,23 @@ export interface RpcCall {
   pending?: boolean;
   /** A bounded copy of the span's attributes (see `buildRecord` for the bounds). */
   attributes: Record<string, string | number | boolean>;
+}
+
+/**
+ * A span of the request that is not a call (DESIGN.md, "Calls and context"): framework middleware,
+ * a route handler, fs, a nested SERVER span. Kept, bounded, so the timeline shows which handler made
+ * which call; never counted as a call.
+ */
+export interface ContextSpan {
+  span_id: string;
+  /** Its parent, when that is another kept span of this record (absent under the root). */
+  parent_span_id?: string;
+  name: string;
+  span_kind: RpcCall['span_kind'];
+  start_offset_milliseconds: number;
+  /** 0 while pending. */
+  duration_milliseconds: number;
+  pending?: boolean;
 }
 
 /** What was cut from a record, and why; absent when nothing was. */
@@ -101,6 +122,8 @@ export interface Incompleteness {
   details_clipped?: boolean;
   /** rpc_stats entries removed from an oversize part. */
   rpc_stats_clipped?: number;
+  /** Context spans beyond `maxContextSpans`, never stored. */
+  dropped_context?: number;
 }
 
 /** The part: the summary the dashboard reads, 1000 at a time. */
@@ -122,6 +145,23 @@ export interface RequestSummary {
   /** False when the root span ended with status ERROR. */
   was_successful: boolean;
   incomplete?: Incompleteness;
+  /**
+   * Sum of the outermost calls' durations ("RPC Total"): a call nested in another is not counted
+   * again. Absent in records written before it existed.
+   */
+  rpc_total_milliseconds?: number;
+  /** How long at least one call was in flight (the union of the outermost calls' intervals). */
+  rpc_in_flight_milliseconds?: number;
+  /** The findings of the full record, counted (`findFindings`): the dashboard's hints. */
+  findings?: FindingCount[];
+}
+
+/** One finding of a request as its part carries it. */
+export interface FindingCount {
+  kind: 'n_plus_one' | 'duplicate' | 'parallelizable';
+  call_name: string;
+  /** Calls involved. */
+  count: number;
 }
 
 /** The full record: the part plus each call, and the request's environment. */
@@ -130,7 +170,10 @@ export interface RequestRecord extends RequestSummary {
   is_admin: boolean;
   /** Request variables and headers, secrets redacted. */
   cgi_env: { key: string; value: string }[];
+  /** The request's calls only (CLIENT, PRODUCER, or named by our instrumentations), in start order. */
   individual_stats: RpcCall[];
+  /** Context spans, in start order, bounded (absent when none, and in older records). */
+  context_spans?: ContextSpan[];
 }
 
 export type RecordKind = 'part' | 'full';

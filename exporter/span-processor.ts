@@ -2,6 +2,7 @@ import { type Context, diag, SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_IGNORE } from '../core/attributes.js';
 import { buildRecord, hrDiffMs, httpFieldsOf } from '../core/build-record.js';
+import { isCallSpan } from '../core/call-names.js';
 import {
   type CapturedCallSites,
   captureCallSites,
@@ -9,6 +10,7 @@ import {
   formatCallSites,
 } from '../core/call-site.js';
 import { addCallerCaptureGate } from '../core/caller-call-sites.js';
+import { pathNormalizer } from '../core/normalize-path.js';
 import type { RequestRecord, StackFrame } from '../core/record.js';
 import { createRedactor, type RedactionOptions, type Redactor } from '../core/redact.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
@@ -21,8 +23,14 @@ export interface AppstatsSpanProcessorOptions extends RedactionOptions {
   recordFraction?: number;
   /** Decides per request, from the root span as it starts; false skips it. Default: record all. */
   shouldRecord?: (rootSpan: ReadableSpan) => boolean;
-  /** Maps a request path to the one the dashboard groups by. Default: unchanged. */
-  normalizePath?: (path: string) => string;
+  /**
+   * Maps a request path to the one the dashboard groups by, when the framework set no
+   * `http.route`. Default: the `routeTemplates` a path matches, else numeric, UUID and long hex
+   * segments as `:id`. `false`: group by the path itself.
+   */
+  normalizePath?: ((path: string) => string) | false;
+  /** Route templates (`/score/:name/:points`) for paths without `http.route`. Default none. */
+  routeTemplates?: readonly string[];
   /** Path prefixes (or patterns) never recorded. Default `['/_ah/stats']`, the viewer's own pages. */
   ignorePaths?: readonly (string | RegExp)[];
   /** How long to wait, after the root ends, for calls still open; then they are written as pending. Default 2000. */
@@ -55,6 +63,11 @@ export interface ProcessorStats {
   recorded: number;
   /** Not recorded: sampled out, ignored path, `shouldRecord` said no. */
   skipped: number;
+  /**
+   * Local roots that were not requests (not SERVER or CONSUMER) and made no call: start-up dns,
+   * fs and tcp spans, a lone client span. Counted, not recorded: they would evict real requests.
+   */
+  rootsWithoutCalls: number;
   /** Not recorded because `maxOpenRequests` requests were open. */
   droppedRequests: number;
   /** Calls not kept (per-request or global cap). */
@@ -74,6 +87,8 @@ interface OpenRequest {
   readonly callPerfStart: Map<string, number>;
   readonly openIds: Set<string>;
   readonly stacks: Map<string, CapturedCallSites>;
+  /** Not a SERVER or CONSUMER root: recorded only if it made a call. */
+  readonly isJob: boolean;
   /** Whether this request's CLIENT calls get stacks (the budget had room when it started). */
   readonly captureStacks: boolean;
   stacksSkipped: boolean;
@@ -161,6 +176,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private readonly _stats = {
     recorded: 0,
     skipped: 0,
+    rootsWithoutCalls: 0,
     droppedRequests: 0,
     droppedCalls: 0,
     lateSpans: 0,
@@ -177,7 +193,14 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       diag.warn(`appstats: recordFraction must be in 0..1, got ${fraction}; using 1`);
     this._recordFraction = fraction >= 0 && fraction <= 1 ? fraction : 1;
     this._shouldRecord = options.shouldRecord;
-    this._normalizePath = options.normalizePath;
+    if (options.normalizePath === false) this._normalizePath = undefined;
+    else if (options.normalizePath) this._normalizePath = options.normalizePath;
+    else {
+      const { normalize, invalid } = pathNormalizer(options.routeTemplates);
+      for (const template of invalid)
+        diag.warn(`appstats: route template ${template} must start with /; ignored`);
+      this._normalizePath = normalize;
+    }
     this._ignorePaths = options.ignorePaths ?? ['/_ah/stats'];
     this._maxPendingMs = clampInt('maxPendingMs', options.maxPendingMs, 2000, 0);
     this._maxOpenRequests = clampInt('maxOpenRequests', options.maxOpenRequests, 1000, 1);
@@ -317,6 +340,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       callPerfStart: new Map(),
       openIds: new Set(),
       stacks: new Map(),
+      isJob: root.kind !== SpanKind.SERVER && root.kind !== SpanKind.CONSUMER,
       captureStacks: this._captureStacks && this._stackBudget.hasRoom(),
       stacksSkipped: false,
       rootEnded: false,
@@ -366,7 +390,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     request.openIds.add(id);
     this._requestOfSpan.set(id, request);
     this._bufferedSpans++;
-    if (span.kind === SpanKind.CLIENT) {
+    if (span.kind === SpanKind.CLIENT || span.kind === SpanKind.PRODUCER) {
       if (!request.captureStacks) {
         request.stacksSkipped = this._captureStacks;
         return;
@@ -405,6 +429,11 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private _finish(request: OpenRequest): void {
     if (!this._open.has(request.rootId)) return;
     this._forget(request);
+    if (request.isJob && !request.calls.some(isCallSpan)) {
+      // DESIGN.md, "Which roots make a record": a job that called nothing is start-up noise.
+      this._stats.rootsWithoutCalls++;
+      return;
+    }
     const pendingSpanIds = new Set(request.openIds);
     if (!request.rootEnded) pendingSpanIds.add(request.rootId);
     this._rememberLate(request.rootId);
@@ -423,7 +452,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     const record = buildRecord(
       {
         root: request.root,
-        calls: request.calls,
+        descendants: request.calls,
         pendingSpanIds,
         droppedCalls: request.droppedCalls,
         stacksSkipped: request.stacksSkipped,

@@ -158,7 +158,7 @@ describe('buildRecord', () => {
     });
     const [get, inner, outer, root] = collector.ended;
     // In start order, as the processor hands them over; starts are whole ms, so order breaks ties.
-    const record = buildRecord({ root, calls: [get, outer, inner] });
+    const record = buildRecord({ root, descendants: [get, outer, inner] });
     assert.equal(record.v, RECORD_VERSION);
     assert.equal(record.http_method, 'GET');
     assert.equal(record.http_path, '/guestbook');
@@ -169,25 +169,29 @@ describe('buildRecord', () => {
     assert.equal(record.span_id, root.spanContext().spanId);
     assert.deepEqual(
       record.individual_stats.map((c) => c.service_call_name),
-      ['memcache.Get', 'loadGreetings', 'datastore.Lookup'],
-      'calls in start order',
+      ['memcache.Get', 'datastore.Lookup'],
+      'calls only (the INTERNAL loadGreetings is context), in start order',
+    );
+    assert.deepEqual(
+      record.context_spans?.map((s) => [s.name, s.span_kind, s.parent_span_id]),
+      [['loadGreetings', 'INTERNAL', undefined]],
     );
     const reordered = buildRecord({
       root,
-      calls: [get, outer, inner],
+      descendants: [get, outer, inner],
       startOffsetOf: (s) => (s === get ? 2 : s === outer ? 1 : 1.5),
     });
     assert.deepEqual(
       reordered.individual_stats.map((c) => c.service_call_name),
-      ['loadGreetings', 'datastore.Lookup', 'memcache.Get'],
+      ['datastore.Lookup', 'memcache.Get'],
       'sorted by the fine offsets when given',
     );
-    const [memGet, load, lookup] = record.individual_stats;
+    const [memGet, lookup] = record.individual_stats;
     assert.equal(memGet.request_data_summary, 'key="g"');
     assert.equal(memGet.attributes.password, REDACTED);
     assert.equal(memGet.attributes[ATTR_CALL_NAME], undefined, 'appstats.* attributes became fields');
-    assert.equal(lookup.parent_span_id, outer.spanContext().spanId);
-    assert.equal(load.parent_span_id, undefined, 'a child of the root has no parent call');
+    assert.equal(lookup.parent_span_id, outer.spanContext().spanId, 'made under the context span');
+    assert.equal(memGet.parent_span_id, undefined, 'a child of the root has no parent');
     assert.equal(lookup.was_successful, false);
     assert.deepEqual(lookup.status, { code: 'ERROR', message: 'UNAVAILABLE' });
     assert.deepEqual(lookup.billed_ops, [{ op: 'DATASTORE_READ', num_ops: 3 }]);
@@ -215,15 +219,15 @@ describe('buildRecord', () => {
     const collector = spansOf((tracer) => {
       const root = tracer.startSpan('job', { kind: SpanKind.INTERNAL });
       const ctx = trace.setSpan(context.active(), root);
-      tracer.startSpan('done', {}, ctx).end();
-      tracer.startSpan('open', {}, ctx); // never ended
+      tracer.startSpan('done', { kind: SpanKind.CLIENT }, ctx).end();
+      tracer.startSpan('open', { kind: SpanKind.CLIENT }, ctx); // never ended
       root.end();
     });
     const root = collector.ended[1];
     const open = collector.started[2];
     const record = buildRecord({
       root,
-      calls: [collector.ended[0], open],
+      descendants: [collector.ended[0], open],
       pendingSpanIds: new Set([open.spanContext().spanId]),
       startOffsetOf: (span) => (span === open ? 1.234567 : 0.5),
       droppedCalls: 4,
@@ -247,7 +251,7 @@ describe('buildRecord', () => {
     const collector = spansOf((tracer) => {
       tracer.startSpan('x'.repeat(1_000_000)).end();
     });
-    const record = buildRecord({ root: collector.ended[0], calls: [] });
+    const record = buildRecord({ root: collector.ended[0], descendants: [] });
     assert.equal(record.http_path.length, 2048);
     assert.match(record.http_path, /\+\d+ chars\)$/);
   });
@@ -262,10 +266,11 @@ describe('buildRecord', () => {
         .end();
     });
     const record = buildRecord(
-      { root: collector.ended[0], calls: [] },
+      { root: collector.ended[0], descendants: [] },
       { normalizePath: (p) => p.replace(/\d+/g, ':id') },
     );
-    assert.equal(record.http_path, '/users/:id');
+    assert.equal(record.http_route, '/users/:id', 'grouped by the normalised path');
+    assert.equal(record.http_path, '/users/42', 'the path itself is kept');
   });
 });
 

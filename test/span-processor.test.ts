@@ -276,11 +276,13 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     const tee = new TeeExporter();
     const processor = new AppstatsSpanProcessor({ exporter: tee, maxOpenRequests: 2, maxCallsPerRequest: 3 });
     const provider = newRegisteredProvider([processor]);
-    const roots = Array.from({ length: 5 }, (_, i) => tracer().startSpan(`job-${i}`));
+    const roots = Array.from({ length: 5 }, (_, i) =>
+      tracer().startSpan(`job-${i}`, { kind: SpanKind.SERVER }),
+    );
     assert.equal(processor.stats().openRequests, 2);
     assert.equal(processor.stats().droppedRequests, 3);
     const ctx = trace.setSpan(context.active(), roots[0]);
-    for (let i = 0; i < 5; i++) tracer().startSpan(`c${i}`, {}, ctx).end();
+    for (let i = 0; i < 5; i++) tracer().startSpan(`c${i}`, { kind: SpanKind.CLIENT }, ctx).end();
     for (const root of roots) root.end();
     await eventually(() => tee.records.length === 2, 'two records');
     const first = tee.records.find((r) => r.http_path === 'job-0');
@@ -295,12 +297,13 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     const tee = new TeeExporter();
     const processor = new AppstatsSpanProcessor({ exporter: tee, maxOpenRequests: 2, maxPendingMs: 20 });
     const provider = newRegisteredProvider([processor]);
-    tracer().startSpan('leaked-1'); // never ended: an app bug
-    tracer().startSpan('leaked-2');
-    tracer().startSpan('too-soon').end(); // the oldest is young yet: this one is not recorded
+    const server = { kind: SpanKind.SERVER };
+    tracer().startSpan('leaked-1', server); // never ended: an app bug
+    tracer().startSpan('leaked-2', server);
+    tracer().startSpan('too-soon', server).end(); // the oldest is young yet: this one is not recorded
     assert.equal(processor.stats().droppedRequests, 1);
     await sleep(60); // past 2 x maxPendingMs
-    tracer().startSpan('fresh').end();
+    tracer().startSpan('fresh', server).end();
     await eventually(() => tee.records.length === 2, 'two records');
     assert.deepEqual(
       tee.records.map((r) => [r.http_path, r.incomplete?.root_pending ?? false]),
@@ -386,6 +389,7 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     let start = 0;
     tracer().startActiveSpan('job', (span) => {
       start = Date.now();
+      tracer().startSpan('call', { kind: SpanKind.CLIENT }).end(); // a job is recorded once it calls
       span.end();
     });
     await exporter.forceFlush();
