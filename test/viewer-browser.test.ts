@@ -14,14 +14,11 @@ import { alignedBase, recordThroughPipeline, scenario } from './helpers/viewer-f
 /**
  * The viewer in real Chromium, served by @hono/node-server over a real socket (so the
  * loopback-only default decides from the TCP peer), against records the real pipeline wrote into a
- * real memcached. Saves the screenshots the README shows.
+ * real memcached, XSS payloads included. Its screenshots (of that hostile fixture) go under
+ * test/artifacts/ only; the ones the docs show are taken from the demo by test/screenshots.test.ts.
  */
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-// The README's screenshots are refreshed on request only (UPDATE_SCREENSHOTS=1 npm test): a plain
-// test run writes its screenshots under test/artifacts/ and leaves the tree clean.
-const SHOTS = process.env.UPDATE_SCREENSHOTS
-  ? join(ROOT, 'docs', 'screenshots')
-  : join(ROOT, 'test', 'artifacts', 'screenshots');
+const SHOTS = join(ROOT, 'test', 'artifacts', 'screenshots', 'fixture');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const INSTALL_HINT =
   `Chromium is needed by the browser test and could not be started from ${CHROMIUM}. ` +
