@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { describeRequest } from '../instrumentations/datastore/describe-request.js';
+import { describeResponse } from '../instrumentations/datastore/describe-response.js';
 import {
   billedOps,
   costMicrodollars,
@@ -7,12 +9,10 @@ import {
 } from '../instrumentations/datastore/pricing.js';
 import {
   describeQuery,
-  describeRequest,
-  describeResponse,
   formatFilter,
   formatKey,
   formatValue,
-} from '../instrumentations/datastore/utils.js';
+} from '../instrumentations/datastore/query-text.js';
 import {
   COMMANDS,
   callbackIndexOf,

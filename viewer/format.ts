@@ -32,11 +32,6 @@ export function formatTimestamp(startMs: number): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-/** `HH:MM:SS.mmm`, for dense tables where the date is in the heading. */
-export function formatClock(startMs: number): string {
-  return formatTimestamp(startMs).slice(11);
-}
-
 /** The request line of the original: path plus `?query` when there is one. */
 export function pathWithQuery(path: string, query: string): string {
   return query ? `${path}?${query}` : path;

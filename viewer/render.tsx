@@ -25,21 +25,10 @@ export function renderFile(props: FilePageProps): string {
   return html(<FilePage {...props} />);
 }
 
-export function renderMessage(props: {
-  title: string;
-  links: Links;
-  heading: string;
-  text: string;
-  code?: string;
-}): string {
+export function renderMessage(props: { title: string; links: Links; heading: string; text: string }): string {
   return html(
     <MessagePage title={props.title} links={props.links} heading={props.heading}>
       <p>{props.text}</p>
-      {props.code ? (
-        <p>
-          <code>{props.code}</code>
-        </p>
-      ) : null}
     </MessagePage>,
   );
 }

@@ -1,3 +1,5 @@
+export { describeRequest } from './describe-request.js';
+export { describeResponse } from './describe-response.js';
 export {
   ATTR_DATASTORE_CLIENT_METHOD,
   ATTR_DATASTORE_TRANSACTIONAL,
@@ -14,5 +16,5 @@ export {
   OP_SMALL,
   OP_WRITE,
 } from './pricing.js';
+export { describeQuery, formatKey } from './query-text.js';
 export type { DatastoreInstrumentationConfig, DatastoreResponseInfo } from './types.js';
-export { describeQuery, describeRequest, describeResponse, formatKey } from './utils.js';

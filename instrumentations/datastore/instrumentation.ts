@@ -3,10 +3,7 @@ import {
   type Context,
   context,
   createContextKey,
-  diag,
-  type Span,
   SpanKind,
-  SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
@@ -14,32 +11,17 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   isWrapped,
-  safeExecuteInTheMiddle,
 } from '@opentelemetry/instrumentation';
-import {
-  ATTR_BILLED_OPS,
-  ATTR_CALL_NAME,
-  ATTR_COST_MICRODOLLARS,
-  ATTR_DATASTORE_DETAILS,
-  ATTR_NAMESPACE,
-  ATTR_REQUEST_SUMMARY,
-  ATTR_RESPONSE_SUMMARY,
-} from '../../core/attributes.js';
+import { ATTR_CALL_NAME, ATTR_NAMESPACE, ATTR_REQUEST_SUMMARY } from '../../core/attributes.js';
 import { captureCallSites } from '../../core/call-site.js';
 import { callerCaptureWanted, setCallerCallSites } from '../../core/caller-call-sites.js';
+import { DEFAULT_MAX_REPR } from '../summary.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { costMicrodollars, type DatastorePrices, DEFAULT_DATASTORE_PRICES } from './pricing.js';
+import { DEFAULT_MAX_DETAIL_KEYS, describeRequest } from './describe-request.js';
+import { type DatastorePrices, DEFAULT_DATASTORE_PRICES } from './pricing.js';
+import type { RequestConfig } from './protos.js';
+import { DatastoreRpcSpan } from './rpc-span.js';
 import type { DatastoreInstrumentationConfig } from './types.js';
-import {
-  DEFAULT_MAX_DETAIL_KEYS,
-  DEFAULT_MAX_REPR,
-  describeRequest,
-  describeResponse,
-  errorSummary,
-  type RequestConfig,
-  type RequestDescription,
-  type ResponseProto,
-} from './utils.js';
 
 /** The method of the client the app called; set by the outermost public method, read by request_. */
 const CLIENT_METHOD = createContextKey('otel-appstats datastore client method');
@@ -208,7 +190,7 @@ export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstr
       if (isTracingSuppressed(parent) || typeof callback !== 'function') return original.apply(this, args);
       if (instrumentation.getConfig().requireParentSpan && !trace.getSpan(parent))
         return original.apply(this, args);
-      let rpc: RpcCall;
+      let rpc: DatastoreRpcSpan;
       try {
         rpc = instrumentation._startRpc(this as DatastoreRequestLike, config ?? {}, parent);
       } catch (error) {
@@ -235,7 +217,7 @@ export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstr
     };
   }
 
-  private _startRpc(request: DatastoreRequestLike, config: RequestConfig, parent: Context): RpcCall {
+  private _startRpc(request: DatastoreRequestLike, config: RequestConfig, parent: Context): DatastoreRpcSpan {
     const { maxRepr = DEFAULT_MAX_REPR, maxDetailKeys = DEFAULT_MAX_DETAIL_KEYS } = this.getConfig();
     const transactional = Boolean(request.id);
     const described = describeRequest(config, transactional, maxRepr, maxDetailKeys);
@@ -254,88 +236,13 @@ export class DatastoreInstrumentation extends InstrumentationBase<DatastoreInstr
     if (typeof options?.servicePath === 'string') attributes['server.address'] = options.servicePath;
     if (typeof options?.port === 'number') attributes['server.port'] = options.port;
     const span = this.tracer.startSpan(described.rpc, { kind: SpanKind.CLIENT, attributes }, parent);
-    return new RpcCall(span, config, described, {
+    return new DatastoreRpcSpan(span, config, described, {
       maxRepr,
       maxDetailKeys,
       prices: this._prices,
       hook: this.getConfig().responseHook,
       clientMethod,
     });
-  }
-}
-
-/** One RPC in flight: ends its span once, with what the answer says. */
-class RpcCall {
-  private _ended = false;
-
-  constructor(
-    readonly span: Span,
-    private readonly _config: RequestConfig,
-    private readonly _request: RequestDescription,
-    private readonly _options: {
-      maxRepr: number;
-      maxDetailKeys: number;
-      prices: DatastorePrices;
-      hook?: DatastoreInstrumentationConfig['responseHook'];
-      clientMethod?: string;
-    },
-  ) {}
-
-  end(error: unknown, response: unknown): void {
-    if (this._ended) return;
-    this._ended = true;
-    try {
-      const { maxRepr, maxDetailKeys, prices } = this._options;
-      if (error) {
-        const exception = error instanceof Error ? error : new Error(String(error));
-        this.span.recordException(exception);
-        this.span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
-        const code = (error as { code?: unknown }).code;
-        if (code !== undefined) this.span.setAttribute('db.response.status_code', String(code));
-        this.span.setAttributes({
-          [ATTR_RESPONSE_SUMMARY]: errorSummary(error, maxRepr),
-          [ATTR_DATASTORE_DETAILS]: JSON.stringify(this._request.details),
-        });
-      } else {
-        const answer = describeResponse(
-          this._config,
-          response as ResponseProto,
-          this._request,
-          maxRepr,
-          maxDetailKeys,
-        );
-        const attributes: Attributes = {
-          [ATTR_RESPONSE_SUMMARY]: answer.summary,
-          [ATTR_DATASTORE_DETAILS]: JSON.stringify({ ...this._request.details, ...answer.details }),
-          [ATTR_BILLED_OPS]: JSON.stringify(answer.ops),
-          [ATTR_COST_MICRODOLLARS]: costMicrodollars(answer.ops, prices),
-        };
-        if (answer.returnedRows !== undefined) attributes['db.response.returned_rows'] = answer.returnedRows;
-        if (answer.namespace && this._request.namespace === undefined)
-          attributes[ATTR_NAMESPACE] = answer.namespace;
-        this.span.setAttributes(attributes);
-      }
-      const hook = this._options.hook;
-      if (hook) {
-        safeExecuteInTheMiddle(
-          () =>
-            hook(this.span, {
-              method: String(this._config.method),
-              ...(this._options.clientMethod ? { clientMethod: this._options.clientMethod } : {}),
-              ...(response !== undefined ? { response } : {}),
-              ...(error instanceof Error ? { error } : {}),
-            }),
-          (hookError) => {
-            if (hookError) diag.warn('datastore responseHook threw', hookError);
-          },
-          true,
-        );
-      }
-    } catch (internal) {
-      diag.debug('datastore: describing the response failed', internal);
-    } finally {
-      this.span.end();
-    }
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import type memjs from 'memjs';
 import { ATTR_CALL_NAME, ATTR_REQUEST_SUMMARY, ATTR_RESPONSE_SUMMARY } from '../../core/attributes.js';
+import { DEFAULT_MAX_REPR, errorSummary } from '../summary.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { MemjsInstrumentationConfig } from './types.js';
 import {
@@ -25,8 +26,6 @@ import {
   type CommandOutcome,
   type CommandSpec,
   callbackIndexOf,
-  DEFAULT_MAX_REPR,
-  errorSummary,
   outcomeFromCallback,
   outcomeFromPromise,
   requestOf,

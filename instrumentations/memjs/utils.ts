@@ -1,8 +1,5 @@
 import { clip } from '../../core/build-record.js';
 
-/** The original's `MAX_REPR`: summaries are cut to this many characters. */
-export const DEFAULT_MAX_REPR = 100;
-
 /** How one memjs `Client` method is called and answered: enough to wrap it without reading it. */
 export interface CommandSpec {
   /** The memjs method name, also `db.operation.name`. */
@@ -283,10 +280,4 @@ export function responseSummary(spec: CommandSpec, outcome: CommandOutcome, maxR
     }
   }
   return clip(text, maxRepr);
-}
-
-/** `error: <message>`, bounded. */
-export function errorSummary(error: unknown, maxRepr: number): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return clip(`error: ${message}`, maxRepr);
 }
