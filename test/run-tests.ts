@@ -12,7 +12,7 @@ const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** Imports that start a real server, a browser or another process. */
 const COMPONENT_IMPORT =
-  /from '(node:child_process|playwright-core|\.\/helpers\/(memcached|datastore-emulator|postgres|redis|child-app|server-process|hostile-endpoint|otel-app-records)\.js)'/;
+  /from '(node:child_process|playwright-core|\.\/helpers\/(memcached|datastore-emulator|postgres|redis|child-app|server-process|hostile-endpoint|otel-app-records|chromium)\.js)'/;
 
 export function isComponentTest(source: string): boolean {
   return COMPONENT_IMPORT.test(source);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { freePort } from './helpers/memcached.js';
 
 /**
@@ -21,17 +21,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? join(ROOT, 'docs', 'screenshots')
   : join(ROOT, 'test', 'artifacts', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const INSTALL_HINT =
-  `Chromium is needed for the screenshots and could not be started from ${CHROMIUM}. ` +
-  'Install it: `apt-get install -y chromium` (Debian), or point CHROMIUM_BIN at a Chromium binary.';
 
 let demo: ChildProcess | undefined;
 let browser: Browser | undefined;
 let origin: string;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(INSTALL_HINT);
   const port = await freePort();
   const env = { ...process.env };
   for (const name of ['APPSTATS_MEMCACHE', 'DATASTORE_EMULATOR_HOST', 'OTEL_LOG_LEVEL']) delete env[name];
@@ -59,20 +54,7 @@ before(async () => {
     `the screenshots need the Datastore emulator:\n${output}`,
   );
   origin = `http://127.0.0.1:${port}`;
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
-  } catch (error) {
-    throw new Error(`${INSTALL_HINT} (${(error as Error).message})`);
-  }
+  browser = await launchChromium();
   await mkdir(SHOTS, { recursive: true });
 });
 

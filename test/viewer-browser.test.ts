@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { MemcacheStore } from '../stores/memcache-store.js';
 import { createViewer } from '../viewer/index.js';
+import { launchChromium } from './helpers/chromium.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { alignedBase, recordThroughPipeline, scenario } from './helpers/viewer-fixtures.js';
 
@@ -19,10 +19,6 @@ import { alignedBase, recordThroughPipeline, scenario } from './helpers/viewer-f
  */
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const SHOTS = join(ROOT, 'test', 'artifacts', 'screenshots', 'fixture');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const INSTALL_HINT =
-  `Chromium is needed by the browser test and could not be started from ${CHROMIUM}. ` +
-  'Install it: `apt-get install -y chromium` (Debian), or point CHROMIUM_BIN at a Chromium binary.';
 
 let memcached: MemcachedServer;
 let store: MemcacheStore;
@@ -44,24 +40,7 @@ before(async () => {
     server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
   });
   origin = `http://127.0.0.1:${port}`;
-  if (!existsSync(CHROMIUM)) throw new Error(INSTALL_HINT);
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  } catch (error) {
-    throw new Error(`${INSTALL_HINT} (${(error as Error).message})`);
-  }
+  browser = await launchChromium();
   await mkdir(SHOTS, { recursive: true });
 });
 
