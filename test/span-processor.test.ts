@@ -199,12 +199,20 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
       .end(t0 + 3);
     const started = performance.now();
     while (performance.now() - started < 0.3); // a little real time between the two stamped starts
-    tracer().startSpan('stamped', { kind: SpanKind.CLIENT }, ctx).end();
+    const stamped = tracer().startSpan('stamped', { kind: SpanKind.CLIENT }, ctx);
+    stamped.end();
     root.end();
     await eventually(() => tee.records.length === 1, 'the record');
     const calls = Object.fromEntries(tee.records[0].individual_stats.map((c) => [c.service_call_name, c]));
     assert.equal(calls.given.start_offset_milliseconds, 1, 'an explicit start time is kept exactly');
     assert.equal(calls.given.duration_milliseconds, 2);
+    // The SDK stamped this one from its high-resolution clock: its offset from the root, to the microsecond.
+    const [seconds, nanos] = (stamped as unknown as { startTime: [number, number] }).startTime;
+    const offset = seconds * 1000 + nanos / 1e6 - t0;
+    assert.ok(
+      Math.abs(calls.stamped.start_offset_milliseconds - offset) <= 0.0011,
+      `stamped at ${offset} ms, recorded at ${calls.stamped.start_offset_milliseconds} ms`,
+    );
     await provider.shutdown();
   });
 
