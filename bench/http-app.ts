@@ -4,15 +4,20 @@
  * Variant (argv[2]): none (no tracing) | otel (http + memjs instrumentations, BatchSpanProcessor
  * with a no-op exporter) | appstats (the same plus AppstatsSpanProcessor recording every request
  * into the same memcached, default options) | appstats-every-stack (no stack budget) |
- * appstats-no-stacks (captureStacks: false). argv[3]: the memcached address.
+ * appstats-no-stacks (captureStacks: false) | otlp (http + memjs instrumentations,
+ * BatchSpanProcessor with OTLPTraceExporter, protobuf over HTTP, to BENCH_OTLP_URL) | appstats-otlp
+ * (otlp plus AppstatsSpanProcessor, defaults). argv[3]: the memcached address.
  * BENCH_NEVER_END_EVERY=n: every n-th request also starts a client span it never ends (bench/soak.ts).
  * Prints the port it listens on, then serves until killed; SIGUSR2 prints a memory line (after a GC
- * when run with --expose-gc).
+ * when run with --expose-gc). Started with an IPC channel (bench/peer.ts), it answers the message
+ * 'usage' with its CPU so far, the requests served and appstats's stats: no request of the
+ * benchmark's own, so nothing traced, is needed to read them.
  */
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -27,11 +32,13 @@ const variant = process.argv[2] ?? 'none';
 const memcacheAddress = process.argv[3] ?? '127.0.0.1:11211';
 let appstatsStats: (() => unknown) | undefined;
 if (variant !== 'none') {
+  const otlp = variant === 'otlp' || variant === 'appstats-otlp';
   const processors: SpanProcessor[] = [
-    new BatchSpanProcessor({
-      export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
-      shutdown: async () => {},
-    }),
+    new BatchSpanProcessor(
+      otlp
+        ? new OTLPTraceExporter({ url: process.env.BENCH_OTLP_URL ?? 'http://127.0.0.1:4318/v1/traces' })
+        : { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} },
+    ),
   ];
   if (variant.startsWith('appstats')) {
     const exporter = new AppstatsExporter(
@@ -70,6 +77,19 @@ function memory(): Record<string, unknown> {
   return { heapUsedMb: heapUsed / 2 ** 20, rssMb: rss / 2 ** 20, served, appstats: appstatsStats?.() };
 }
 process.on('SIGUSR2', () => console.log(JSON.stringify({ memory: memory() })));
+process.on('message', (message) => {
+  if (message !== 'usage') return;
+  const cpu = process.cpuUsage(cpuAtStart);
+  // The monotonic clock V8's profiler stamps its samples with: a window of a --cpu-prof profile.
+  const monotonicMicros = Number(process.hrtime.bigint() / 1000n);
+  process.send?.({
+    served,
+    cpuMicros: cpu.user + cpu.system,
+    userMicros: cpu.user,
+    monotonicMicros,
+    appstats: appstatsStats?.(),
+  });
+});
 // On SIGTERM, report the CPU this process spent per request served: a figure that other processes
 // on the machine (the load generator, memcached) disturb less than req/s.
 process.on('SIGTERM', () => {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const benches = [
   'processor-overhead.ts',
   'http-throughput.ts',
+  'peer.ts',
   'multiget.ts',
   'instrumentation-overhead.ts',
   'viewer-dashboard.ts',
