@@ -9,9 +9,9 @@
  *               pipeline spends before the network)
  * Reported: (appstats - bare) / (otlp - bare). Target <= 0.5.
  * Every variant yields to the event loop every YIELD_EVERY requests, as a server between requests
- * does: without it the exporter's writes (promises) never settle during the loop, more than
- * `maxInFlightWrites` pile up and the rest are dropped unbuilt, which measured dropping, not
- * recording. Each appstats run checks that every request was written.
+ * does: without it the exporter never builds nor writes during the loop (both wait for a turn of
+ * the event loop), its queue (`maxQueueBytes`) fills and the rest are dropped unbuilt, which
+ * measured dropping, not recording. Each appstats run checks that every request was written.
  * Run: node --import tsx bench/processor-overhead.ts [requests=3000] [rounds=5]
  */
 import { context, SpanKind, trace } from '@opentelemetry/api';
