@@ -63,6 +63,21 @@ describe('AppstatsExporter', () => {
     assert.ok(built < 100, `${built} built: a dropped record is not built`);
   });
 
+  it('clamps maxQueueBytes to 64 KiB at least, and maxValueBytes to leave room for a record in the queue, saying so', async () => {
+    const lines = captureDiagWarnings();
+    try {
+      const exporter = new AppstatsExporter({ store: new MemoryStore(), maxQueueBytes: 1000 });
+      assert.match(lines[0] ?? '', /maxQueueBytes must be at least 65536, got 1000; using 65536/);
+      assert.match(lines[1] ?? '', /maxValueBytes \(1000000\) must leave room .* using 32640/);
+      // A record larger than the queue could hold is cut down by the size ladder, not refused.
+      exporter.export(sampleRecord({ calls: 2000, stackFrames: 20 }));
+      await exporter.forceFlush();
+      assert.deepEqual(pick(exporter.stats()), { exported: 1, dropped: 0, failed: 0, inFlight: 0 });
+    } finally {
+      diag.disable();
+    }
+  });
+
   it('maxInFlightWrites, when set, bounds the records waiting by count too', async () => {
     const store = stalledStore();
     const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2 });
