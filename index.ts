@@ -32,6 +32,10 @@ export {
   type ProcessorStats,
 } from './exporter/span-processor.js';
 // Instrumentations.
+export {
+  CallerSitesInstrumentation,
+  type CallerSitesInstrumentationConfig,
+} from './instrumentations/caller-sites/instrumentation.js';
 export { DatastoreInstrumentation } from './instrumentations/datastore/instrumentation.js';
 export type { DatastoreInstrumentationConfig } from './instrumentations/datastore/types.js';
 export { MemjsInstrumentation } from './instrumentations/memjs/instrumentation.js';

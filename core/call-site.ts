@@ -151,10 +151,26 @@ function sourceMapped(
   }
 }
 
-function functionNameOf(site: NodeJS.CallSite): string {
+/** Receivers V8 names by a base class: a library's method on them says nothing of its own class. */
+const GENERIC_TYPES = new Set(['EventEmitter', 'Object', 'Function', 'Promise']);
+
+function fileStem(file: string): string {
+  const base = file.slice(file.lastIndexOf(sep) + 1);
+  const dot = base.indexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+/**
+ * A frame's function name. A function with no name of its own (ioredis generates one per command)
+ * is named by V8 after the receiver's property and class, which depend on the call, not on the
+ * position: it must never be cached by position alone (every ioredis command was shown as the first
+ * one called). A library's generic receiver class (EventEmitter) is replaced by the file's name.
+ */
+function functionNameOf(site: NodeJS.CallSite, file: string): string {
   const fn = site.getFunctionName();
-  const type = site.isToplevel() ? null : site.getTypeName();
+  let type = site.isToplevel() ? null : site.getTypeName();
   const method = site.getMethodName();
+  if (type && GENERIC_TYPES.has(type) && file.includes(NODE_MODULES)) type = fileStem(file);
   if (fn) return type && !fn.includes('.') && type !== 'Object' ? `${type}.${fn}` : fn;
   if (method) return type ? `${type}.${method}` : method;
   // V8 reports an anonymous arrow function at module level as "top level" too: no better name.
@@ -172,8 +188,12 @@ export function formatCallSites(
 ): StackFrame[] {
   const frames = formatOwnCallSites(captured, maxStack);
   const caller = (captured as { caller?: CapturedCallSites }).caller;
-  if (caller && !frames.some((frame) => !frame.class_or_file_name.includes(NODE_MODULES))) {
+  if (caller && !frames.some(isAppFrame)) {
     const callerFrames = formatCallSites(caller, maxStack);
+    // The caller capture was made in a library's wrapper: frames above the app's first are the
+    // library calling itself (pg-pool's query calling its connect), not news to the reader.
+    const first = callerFrames.findIndex(isAppFrame);
+    if (first > 0) return callerFrames.slice(first);
     if (callerFrames.length > 0) return callerFrames;
   }
   return frames;
@@ -181,10 +201,13 @@ export function formatCallSites(
 
 const NODE_MODULES = `${sep}node_modules${sep}`;
 
+function isAppFrame(frame: StackFrame): boolean {
+  return !frame.class_or_file_name.includes(NODE_MODULES);
+}
+
 /**
- * Formatted frames by script and position: a loop's calls, and every request of a page, share their
- * frames, and the source-map lookup and the function's name were most of a frame's cost. A method
- * inherited by several classes shows the first receiver's class name: a display detail we accept.
+ * Formatted frames by script, position and name: a loop's calls, and every request of a page, share
+ * their frames, and the source-map lookup was most of a frame's cost.
  */
 const frameCache = new Map<string, StackFrame>();
 const MAX_CACHED_FRAMES = 20_000;
@@ -198,7 +221,8 @@ function formatOwnCallSites(captured: CapturedCallSites, maxStack: number): Stac
     if (info.skipped) continue;
     const line = site.getLineNumber() ?? 0;
     const column = site.getColumnNumber() ?? 0;
-    const key = `${line}:${column}:${script}`;
+    const name = functionNameOf(site, info.path);
+    const key = `${line}:${column}:${script}:${name}`;
     let frame = frameCache.get(key);
     if (!frame) {
       const mapped = sourceMapped(info.path, info.sourceMap, line, column);
@@ -206,7 +230,7 @@ function formatOwnCallSites(captured: CapturedCallSites, maxStack: number): Stac
         class_or_file_name: mapped.file,
         line_number: mapped.line,
         column_number: mapped.column,
-        function_name: functionNameOf(site),
+        function_name: name,
       });
       if (frameCache.size >= MAX_CACHED_FRAMES) frameCache.clear();
       frameCache.set(key, frame);

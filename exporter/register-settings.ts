@@ -66,7 +66,8 @@ const TRUE = /^(1|true|yes|on)$/i;
  * Reads the set-up from environment variables. Pure (the environment is an argument; problems come
  * back in `warnings`): `APPSTATS_MEMCACHE` (or `MEMCACHE_SERVERS`), `APPSTATS_RECORD_FRACTION`,
  * `APPSTATS_KEY_PREFIX`, `APPSTATS_KEY_DISTANCE`, `APPSTATS_KEY_MODULUS`, `APPSTATS_MAX_STACK`,
- * `APPSTATS_IGNORE_PATHS` (comma-separated prefixes), `APPSTATS_INSTRUMENTATIONS` (comma-separated
+ * `APPSTATS_IGNORE_PATHS` (comma-separated prefixes), `APPSTATS_NORMALIZE_PATHS` (comma-separated
+ * route templates like `/score/:name/:points`, or `off`), `APPSTATS_INSTRUMENTATIONS` (comma-separated
  * subset of `http,undici,memjs,datastore`), `APPSTATS_DISABLED` / `OTEL_SDK_DISABLED`,
  * `OTEL_LOG_LEVEL`. The service name comes from `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES`,
  * as for any OpenTelemetry SDK.
@@ -80,6 +81,14 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RegisterS
   if (maxStack !== undefined) processor.maxStack = maxStack;
   const ignorePaths = list(env.APPSTATS_IGNORE_PATHS);
   if (ignorePaths) processor.ignorePaths = ignorePaths;
+  // Route templates for paths the framework gives no http.route; `off` groups by the path itself.
+  const templates = list(env.APPSTATS_NORMALIZE_PATHS);
+  if (templates?.length === 1 && /^(off|none|false|0)$/i.test(templates[0])) processor.normalizePath = false;
+  else if (templates) {
+    for (const template of templates.filter((t) => !t.startsWith('/')))
+      warnings.push(`appstats: APPSTATS_NORMALIZE_PATHS template ${template} must start with /; ignored`);
+    processor.routeTemplates = templates.filter((t) => t.startsWith('/'));
+  }
 
   const exporter: AppstatsExporterOptions = {};
   const memcacheName = env.APPSTATS_MEMCACHE?.trim() ? 'APPSTATS_MEMCACHE' : 'MEMCACHE_SERVERS';

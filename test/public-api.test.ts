@@ -36,6 +36,7 @@ describe('public API', () => {
       'ATTR_IGNORE',
       'AppstatsExporter',
       'AppstatsSpanProcessor',
+      'CallerSitesInstrumentation',
       'DatastoreInstrumentation',
       'MemcacheStore',
       'MemjsInstrumentation',
