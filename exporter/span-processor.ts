@@ -64,8 +64,9 @@ export interface ProcessorStats {
   /** Not recorded: sampled out, ignored path, `shouldRecord` said no. */
   skipped: number;
   /**
-   * Local roots that were not requests (not SERVER or CONSUMER) and made no call: start-up dns,
-   * fs and tcp spans, a lone client span. Counted, not recorded: they would evict real requests.
+   * Local roots that were not requests (not SERVER or CONSUMER) and either made no call or were a
+   * call themselves: start-up dns, fs and tcp spans, a pool's warm-up connect, a lone client span.
+   * Counted, not recorded: they would evict real requests.
    */
   rootsWithoutCalls: number;
   /** Not recorded because `maxOpenRequests` requests were open. */
@@ -429,8 +430,10 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private _finish(request: OpenRequest): void {
     if (!this._open.has(request.rootId)) return;
     this._forget(request);
-    if (request.isJob && !request.calls.some(isCallSpan)) {
-      // DESIGN.md, "Which roots make a record": a job that called nothing is start-up noise.
+    // DESIGN.md, "Which roots make a record": a job that called nothing, or a lone call outside
+    // any request (dns.lookup at listen, a pool warming up, with its nested parts), is counted,
+    // not recorded: start-up noise would evict real requests from their slots.
+    if (request.isJob && (isCallSpan(request.root) || !request.calls.some(isCallSpan))) {
       this._stats.rootsWithoutCalls++;
       return;
     }

@@ -176,6 +176,7 @@ test('fingerprint and isCompleteSummary', () => {
     'SELECT * FROM t WHERE id = ? AND name = ?',
   );
   assert.equal(fingerprint('key="user:17"'), 'key=?');
+  assert.equal(fingerprint('hgetall [1 other arguments]'), 'hgetall [1 other arguments]');
   assert.equal(fingerprint('GET /items/3f2a9c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b'), 'GET /items/?');
   assert.equal(isCompleteSummary('https://api.example/x?page=2'), true, 'a URL query is not a placeholder');
   assert.equal(isCompleteSummary('SELECT 1 FROM t WHERE a = :name'), false);
