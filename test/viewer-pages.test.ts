@@ -230,7 +230,10 @@ describe('details', () => {
       new RegExp(`Time ${new Date(base + 100).toISOString().replace('T', ' ').replace('Z', '')} UTC`),
     );
     assert.match(text, /Real 110\.0 ms \(overhead \d+\.\d+ ms, recorder's own time\)/);
-    assert.match(text, /Calls 18 cost 1\.02 µ\$, billed ops \[DATASTORE_READ:17\]/);
+    assert.match(
+      text,
+      /Calls 18 RPC total 82\.00 ms, a call in flight 82\.00 ms \(75% of the request\), cost 1\.02 µ\$, billed ops \[DATASTORE_READ:17\]/,
+    );
     assert.match(text, /Service guestbook-demo/);
     assert.match(text, /Trace [0-9a-f]{32} span [0-9a-f]{16}/);
     assert.match(textOf(elementWith(html, 'h1', 'class="reqline"')), /^GET \/tasks\/digest 200$/);
@@ -243,7 +246,7 @@ describe('details', () => {
     for (let i = 0; i < 18; i++)
       assert.ok(svg.includes(`<a href="#call-${i}" data-call="${i}">`), `bar ${i}`);
     assert.ok(!svg.includes('#call-18'));
-    assert.match(textOf(svg), /RPC Total 82\.00ms Grand Total 110\.0ms/);
+    assert.match(textOf(svg), /RPC Total 82\.00ms .*In flight 82\.00ms .*Grand Total 110\.0ms/);
     assert.equal(svg.match(/<rect class="bar s\d/g)?.length, 18);
     assert.equal(svg.match(/class="flag"/g)?.length, 16, 'flagged calls are marked');
     assert.match(svg, /<line x1="210" x2="210"/, 'axis starts at 0');
@@ -261,7 +264,7 @@ describe('details', () => {
     assert.match(svg, /<rect class="bar s\d pending"/);
     assert.match(textOf(elementWith(html, 'details', 'id="call-0"')), /failed/);
     assert.match(textOf(elementWith(html, 'details', 'id="call-0"')), /Status ERROR: DEADLINE_EXCEEDED/);
-    assert.match(textOf(elementWith(html, 'details', 'id="call-1"')), /real=pending .* pending/);
+    assert.match(textOf(elementWith(html, 'details', 'id="call-1"')), /real=pending .*pending/);
     assert.match(textOf(html), /Incomplete record: 1 call\(s\) were still pending\./);
     assert.match(textOf(html), /The request's span ended with an error\./);
   });
@@ -334,12 +337,12 @@ describe('details', () => {
     assert.equal(items.length, 3);
     assert.match(
       textOf(items[0]),
-      /^N\+1 8 sequential datastore\.Lookup calls, one after another \(48\.00 ms in all\): one batched call would do\. Calls: #1 #3 #5 #7 #9 #11 #13 #15$/,
+      /^N\+1 8 sequential datastore\.Lookup calls of one shape from one line: one batched call would do \(48\.00 ms in all\): key=Author:\?\. Calls: #1 #3 #5 #7 #9 #11 #13 #15$/,
     );
     assert.match(textOf(items[1]), /^N\+1 8 sequential memcache\.Get calls/);
     assert.match(
       textOf(items[2]),
-      /^duplicate memcache\.Get made 8 times with the same request key="digest:config" \(12\.00 ms in all\)\. Calls: #2 #4/,
+      /^duplicate memcache\.Get made 8 times with the same request: the answer was already known \(12\.00 ms in all\): key="digest:config"\. Calls: #2 #4/,
     );
     assert.ok(items[0].includes('href="#call-1"'));
     assert.match(textOf(elementWith(html, 'details', 'id="call-2"')), /N\+1 duplicate/);
@@ -351,8 +354,8 @@ describe('details', () => {
     const { html } = await page(viewer, `/details?time=${base}`);
     const stats = textOf(elementWith(html, 'section', 'id="rpc-stats"'));
     assert.match(stats, /RPC Count Real ms Cost µ\$ Billed ops/);
-    assert.match(stats, /datastore\.Lookup 1 7\.250 0\.06 \[DATASTORE_READ:1\]/);
-    assert.match(stats, /memcache\.Get 1 0\.800 0 \[\]/);
+    assert.match(stats, /datastore\.Lookup key=Greeting:\? ×1 7\.250 ms 1 7\.250 0\.06 \[DATASTORE_READ:1\]/);
+    assert.match(stats, /memcache\.Get key=\? ×1 0\.800 ms 1 0\.800 0 \[\]/);
     const env = textOf(elementWith(html, 'section', 'id="environment"'));
     assert.match(env, /REQUEST_METHOD GET PATH_INFO \/greeting\/1/);
     assert.match(env, /HTTP_AUTHORIZATION \[redacted\]/);

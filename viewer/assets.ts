@@ -73,6 +73,8 @@ svg.timeline rect.failed{stroke:var(--bad);stroke-width:2}
 svg.timeline rect.pending{fill:url(#pending)!important;stroke:var(--muted);stroke-dasharray:3 2}
 svg.timeline rect.flag{fill:var(--warn)}
 svg.timeline rect.grand{fill:var(--muted)}
+svg.timeline rect.ctx{fill:var(--line)}
+svg.timeline .ctx-label{fill:var(--muted);font-style:italic}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:12px;color:var(--muted);margin:.3rem 0}
 .legend svg{vertical-align:middle}
 .trace{border-bottom:1px solid var(--line)}
@@ -86,6 +88,7 @@ svg.timeline rect.grand{fill:var(--muted)}
 .frames{margin:.2rem 0;padding-left:1.6rem}
 .frames li{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .findings li{margin:.2rem 0}
+details.trace.nested{margin-left:1.5rem}
 div.findings{display:flex;flex-wrap:wrap;gap:.2rem;margin:.15rem 0 0 1rem}
 .source{font-size:12.5px}
 .source td{border:0;padding:0 .6rem;white-space:pre;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}

@@ -3,6 +3,7 @@ import type { Context, Hono } from 'hono';
 import { recordKey } from '../core/record-key.js';
 import { aggregateDashboard } from './aggregate.js';
 import { parseDashboardQuery } from './dashboard-query.js';
+import { detailsJson, detailsView } from './details-view.js';
 import { readSourceLines } from './file-view.js';
 import { createLinks, type Links, normalizeBasePath } from './links.js';
 import { mountPath, REST_PARAM, REST_ROUTE } from './mount-path.js';
@@ -95,7 +96,8 @@ export function addViewerRoutes(app: Hono, settings: ViewerSettings): void {
       case 'ok': {
         // The same redacted record for the page and its JSON: neither shows what the other hides.
         const record = redactRecordForDisplay(read.record);
-        if (json) return c.json(record);
+        // The JSON says what the page says: calls only, the findings whole, the totals.
+        if (json) return c.json(detailsJson(detailsView(record)));
         let page: string;
         try {
           page = renderDetails({

@@ -1,5 +1,5 @@
+import type { FindingKind } from '../../core/findings.js';
 import type { DatastoreDetails, RpcCall } from '../../core/record.js';
-import type { FindingKind } from '../findings.js';
 import { formatCost, formatMs } from '../format.js';
 import type { Links } from '../links.js';
 import { displayAttribute } from '../redact-display.js';
@@ -24,13 +24,23 @@ export interface CallTraceProps {
   sameStackAs?: number;
   /** This call's span in the tracing UI, when `traceLink` is configured. */
   spanHref?: string;
+  /** Where it was made: inside another call (its index), or under a context span (its name). */
+  parent?: { call: number; name: string } | { context: string };
+  /** Show cost and billed ops (false when no call of the record cost anything). */
+  showCost?: boolean;
+  /** Made inside another call: indented under it. */
+  nested?: boolean;
 }
 
 export function billedOpsText(ops: readonly { op: string; num_ops: number }[]): string {
   return `[${ops.map((op) => `${op.op}:${op.num_ops}`).join(', ')}]`;
 }
 
-const KIND_LABEL: Record<FindingKind, string> = { 'n-plus-one': 'N+1', duplicate: 'duplicate' };
+const KIND_LABEL: Record<FindingKind, string> = {
+  n_plus_one: 'N+1',
+  duplicate: 'duplicate',
+  parallelizable: 'parallelizable',
+};
 const KNOWN_DETAILS = new Set([
   'query_kind',
   'query_ancestor',
@@ -78,6 +88,9 @@ export function callTrace({
   open,
   sameStackAs,
   spanHref,
+  parent,
+  showCost = true,
+  nested = false,
 }: CallTraceProps): Html {
   const attributes = Object.entries(call.attributes ?? {});
   const badges = [
@@ -90,18 +103,27 @@ export function callTrace({
     call.status?.message ? h`<span class="mono">: ${call.status.message}</span>` : ''
   }`;
   const spanId = spanHref ? h`<a href="${spanHref}">${call.span_id}</a>` : call.span_id;
-  const span = h`${call.span_name} <span class="muted">(${call.span_kind}, id ${spanId}${
-    call.parent_span_id ? `, inside ${call.parent_span_id}` : ''
-  })</span>`;
+  const span = h`${call.span_name} <span class="muted">(${call.span_kind}, id ${spanId})</span>`;
+  const madeIn = !parent
+    ? ''
+    : 'call' in parent
+      ? row(
+          'Made in',
+          h`call <a href="#call-${String(parent.call)}">#${String(parent.call)}</a> ${parent.name} <span class="muted">(part of it: not counted again)</span>`,
+        )
+      : row('Made in', h`${parent.context} <span class="muted">(context)</span>`);
+  const cost = showCost
+    ? h` <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>`
+    : '';
   const attributeTable =
     attributes.length > 0
       ? h`<tr><th>Attributes</th><td><table class="sub attributes"><tbody>${attributes.map(
           ([key, value]) => h`<tr><td>${key}</td><td>${displayAttribute(key, value)}</td></tr>`,
         )}</tbody></table></td></tr>`
       : '';
-  return h`<details class="trace" id="call-${String(index)}"${open ? h` open=""` : ''}><summary><code>#${String(index)} @${formatMs(call.start_offset_milliseconds)}ms</code> <strong>${call.service_call_name}</strong> <span>real=${real}</span> <span class="muted">cost=${formatCost(call.call_cost_microdollars)} billed_ops=${billedOpsText(call.billed_ops)}</span>${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
+  return h`<details class="trace${nested ? ' nested' : ''}" id="call-${String(index)}"${open ? h` open=""` : ''}><summary><code>#${String(index)} @${formatMs(call.start_offset_milliseconds)}ms</code> <strong>${call.service_call_name}</strong> <span>real=${real}</span>${cost}${badges}</summary><div class="calldetail"><table><tbody>${row('Request', call.request_data_summary || DASH)}${row('Response', call.response_data_summary || DASH)}${
     call.namespace ? row('Namespace', call.namespace) : ''
-  }${row('Status', status)}${row('Span', span)}${
+  }${row('Status', status)}${row('Span', span)}${madeIn}${
     call.datastore_details ? datastoreRows(call.datastore_details) : ''
   }${attributeTable}${row(
     'Stack',

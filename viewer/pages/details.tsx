@@ -1,10 +1,13 @@
 import type { FC } from 'hono/jsx';
+import { flaggedCalls } from '../../core/findings.js';
 import type { Incompleteness, RequestRecord } from '../../core/record.js';
 import { billedOpsText, callTrace } from '../components/call-trace.js';
+import { FindingsList } from '../components/findings-list.js';
 import { Layout } from '../components/layout.js';
+import { RequestRpcStats } from '../components/request-rpc-stats.js';
 import { ExpandableHeading } from '../components/section-heading.js';
-import { serviceClasses, Timeline } from '../components/timeline.js';
-import { type Finding, findCallFindings, flaggedCalls } from '../findings.js';
+import { serviceClasses, Timeline, timelineRows } from '../components/timeline.js';
+import { detailsView } from '../details-view.js';
 import { formatCost, formatMs, formatTimestamp, pathWithQuery, statusClass } from '../format.js';
 import type { Links } from '../links.js';
 import { displayEnvValue, displayQuery } from '../redact-display.js';
@@ -44,64 +47,16 @@ export function incompletenessNotes(incomplete: Incompleteness | undefined): str
   if (incomplete.details_clipped)
     notes.push('summaries and attributes were shortened to fit the value size limit');
   if (incomplete.rpc_stats_clipped) notes.push(`${incomplete.rpc_stats_clipped} RPC stats entries were cut`);
+  if (incomplete.dropped_context)
+    notes.push(`${incomplete.dropped_context} context span(s) beyond the per-request cap were not kept`);
   return notes;
 }
 
-const Findings: FC<{ findings: Finding[]; record: RequestRecord }> = function Findings({ findings, record }) {
-  return (
-    <section id="findings">
-      <h2>
-        Findings <span class="muted small">calls that could be batched, cached or hoisted out of a loop</span>
-      </h2>
-      <div class="body">
-        <ul class="findings">
-          {findings.map((finding) => (
-            <li data-finding={finding.kind}>
-              {finding.kind === 'n-plus-one' ? (
-                <>
-                  <span class="badge">N+1</span> {finding.calls.length} sequential{' '}
-                  <code>{finding.service_call_name}</code> calls, one after another (
-                  {formatMs(finding.total_duration_milliseconds)} ms in all): one batched call would do.
-                </>
-              ) : (
-                <>
-                  <span class="badge">duplicate</span> <code>{finding.service_call_name}</code> made{' '}
-                  {finding.calls.length} times with the same request{' '}
-                  <code>{finding.request_data_summary}</code> ({formatMs(finding.total_duration_milliseconds)}{' '}
-                  ms in all).
-                </>
-              )}{' '}
-              <span class="small">
-                Calls:{' '}
-                {finding.calls.map((i) => (
-                  <>
-                    <a
-                      href={`#call-${i}`}
-                      title={`@${formatMs(record.individual_stats[i].start_offset_milliseconds)}ms`}
-                    >
-                      #{i}
-                    </a>{' '}
-                  </>
-                ))}
-              </span>
-            </li>
-          ))}
-        </ul>
-      </div>
-    </section>
-  );
-};
-
-export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
-  title,
-  links,
-  record,
-  sourceRoot,
-  openCallsUpTo,
-  traceLink,
-}) {
+export const DetailsPage: FC<DetailsPageProps> = function DetailsPage(props) {
+  const { title, links, sourceRoot, openCallsUpTo, traceLink } = props;
+  const view = detailsView(props.record);
+  const { record, findings, nested, hasCosts } = view;
   const calls = record.individual_stats;
-  const findings = findCallFindings(calls);
   const flagged = flaggedCalls(findings);
   const colors = serviceClasses(calls);
   const sameStack = sameStackIndexes(calls.map((call) => call.call_stack));
@@ -109,6 +64,17 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
   const billed = new Map<string, number>();
   for (const stat of record.rpc_stats)
     for (const op of stat.total_billed_ops) billed.set(op.op, (billed.get(op.op) ?? 0) + op.num_ops);
+  const inFlightShare =
+    record.duration_milliseconds > 0
+      ? Math.round((view.inFlightMs / record.duration_milliseconds) * 100)
+      : undefined;
+  const parentOf = (parentId: string | undefined) => {
+    if (parentId === undefined) return undefined;
+    const index = view.callIndex.get(parentId);
+    if (index !== undefined) return { call: index, name: calls[index].service_call_name };
+    const context = view.contextById.get(parentId);
+    return context ? { context: context.name } : undefined;
+  };
   const notes = incompletenessNotes(record.incomplete);
   const openAll = calls.length <= (openCallsUpTo ?? OPEN_CALLS_UP_TO);
   const start = record.start_timestamp_milliseconds;
@@ -132,10 +98,13 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
         </dd>
         <dt>Calls</dt>
         <dd>
-          {calls.length}{' '}
+          {calls.length - nested.size}
+          {nested.size > 0 ? ` (and ${nested.size} made inside them)` : ''}{' '}
           <span class="muted">
-            cost {formatCost(Math.round(totalCost * 1000) / 1000)} µ$
-            {billed.size > 0
+            RPC total {formatMs(view.rpcTotalMs)} ms, a call in flight {formatMs(view.inFlightMs)} ms
+            {inFlightShare !== undefined ? ` (${inFlightShare}% of the request)` : ''}
+            {hasCosts ? `, cost ${formatCost(Math.round(totalCost * 1000) / 1000)} µ$` : ''}
+            {hasCosts && billed.size > 0
               ? `, billed ops ${billedOpsText([...billed].map(([op, num_ops]) => ({ op, num_ops })))}`
               : ''}
           </span>
@@ -170,7 +139,7 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
           <strong>Incomplete record:</strong> {notes.join('; ')}.
         </div>
       ) : null}
-      {findings.length > 0 ? <Findings findings={findings} record={record} /> : null}
+      {findings.length > 0 ? <FindingsList findings={findings} calls={calls} /> : null}
       <section id="timeline">
         <h2>
           Timeline <span class="muted small">click a bar for its call trace</span>
@@ -185,11 +154,16 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
                 {service}
               </span>
             ))}
-            <span>striped: pending · red outline: failed · orange mark: flagged</span>
+            <span>
+              grey lane: context (handler, middleware) · striped: pending · red outline: failed · orange mark:
+              flagged
+            </span>
           </div>
           <Timeline
-            calls={calls}
+            rows={timelineRows(calls, record.context_spans)}
             durationMs={record.duration_milliseconds}
+            rpcTotalMs={view.rpcTotalMs}
+            inFlightMs={view.inFlightMs}
             flagged={flagged}
             colors={colors}
           />
@@ -213,37 +187,14 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage({
               open: openAll,
               sameStackAs: sameStack[i],
               spanHref: traceHref(traceLink, record.trace_id, call.span_id),
+              parent: parentOf(call.parent_span_id),
+              showCost: hasCosts,
+              nested: nested.has(call.span_id),
             }),
           )}`,
         )}
       </section>
-      <section id="rpc-stats">
-        <h2>RPC Stats</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>RPC</th>
-              <th class="num">Count</th>
-              <th class="num">Real ms</th>
-              <th class="num">Cost µ$</th>
-              <th>Billed ops</th>
-            </tr>
-          </thead>
-          <tbody>
-            {record.rpc_stats.map((stat) => (
-              <tr>
-                <td>
-                  <code>{stat.service_call_name}</code>
-                </td>
-                <td class="num">{stat.total_amount_of_calls}</td>
-                <td class="num">{formatMs(stat.total_duration_milliseconds ?? 0)}</td>
-                <td class="num">{formatCost(stat.total_cost_of_calls_microdollars)}</td>
-                <td class="mono">{billedOpsText(stat.total_billed_ops)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <RequestRpcStats record={record} nested={nested} showCost={hasCosts} />
       <section id="environment">
         <h2>
           Request Environment <span class="muted small">variables and headers, secrets redacted</span>
