@@ -103,12 +103,93 @@ test('path stats: requests, calls, cost, mean/p50/p95/p99, error rate, recent li
   assert.equal(pathKeyOf({ http_method: '', http_path: '/job' }), '/job');
 });
 
-test('path stats flag names called 5+ times in one request', () => {
-  const board = aggregateDashboard([part(1000, '/n', {}, 15), part(2000, '/n', {}, 3)]);
-  assert.deepEqual(board.paths[0].repeated, [
-    { service_call_name: 'memcache.Get', max_per_request: 10, requests: 1 },
-    { service_call_name: 'datastore.Lookup', max_per_request: 5, requests: 1 },
+test('path hints are the findings the parts carry, never guessed from call counts', () => {
+  // 9 calls: 6 memcache.Get and 3 datastore.Lookup, as a pipeline would make them: no finding.
+  const pipelined = part(1000, '/pipelined', { findings: [] }, 9);
+  const older = part(2000, '/older', {}, 15);
+  delete older.findings;
+  const loop = part(3000, '/loop', {
+    findings: [{ kind: 'n_plus_one', call_name: 'postgresql.SELECT', count: 10 }],
+  });
+  const board = aggregateDashboard([pipelined, older, loop]);
+  const hints = (path: string) => board.paths.find((row) => row.path === path)?.repeated;
+  assert.deepEqual(hints('GET /pipelined'), [], 'six calls of one name with no finding: no hint');
+  assert.deepEqual(hints('GET /older'), [], 'a part without findings (older writer): no hint');
+  assert.deepEqual(hints('GET /loop'), [
+    { kind: 'n_plus_one', service_call_name: 'postgresql.SELECT', max_per_request: 10, requests: 1 },
   ]);
+});
+
+test('path hints across requests: the largest count in one request, how many requests had it, N+1 first', () => {
+  const parts = [
+    part(1000, '/r', {
+      findings: [
+        { kind: 'duplicate', call_name: 'memcache.Get', count: 2 },
+        { kind: 'n_plus_one', call_name: 'redis.HGETALL', count: 6 },
+        // A second run of the same name in the same request counts that request once, at its largest.
+        { kind: 'n_plus_one', call_name: 'redis.HGETALL', count: 7 },
+      ],
+    }),
+    part(2000, '/r', { findings: [{ kind: 'n_plus_one', call_name: 'redis.HGETALL', count: 5 }] }),
+    part(3000, '/r', {
+      findings: [
+        { kind: 'parallelizable', call_name: 'http.GET', count: 3 },
+        { kind: 'duplicate', call_name: 'memcache.Get', count: 4 },
+      ],
+    }),
+    part(4000, '/r', { findings: [] }),
+  ];
+  assert.deepEqual(aggregateDashboard(parts).paths[0].repeated, [
+    { kind: 'n_plus_one', service_call_name: 'redis.HGETALL', max_per_request: 7, requests: 2 },
+    { kind: 'duplicate', service_call_name: 'memcache.Get', max_per_request: 4, requests: 2 },
+    { kind: 'parallelizable', service_call_name: 'http.GET', max_per_request: 3, requests: 1 },
+  ]);
+});
+
+test("time with a call in flight: mean per request and share of the same requests' duration, from parts that have it", () => {
+  const parts = [
+    part(1000, '/w', { duration_milliseconds: 20, rpc_in_flight_milliseconds: 10 }),
+    part(2000, '/w', { duration_milliseconds: 40, rpc_in_flight_milliseconds: 30 }),
+    // An older part without the field does not count, neither in the mean nor in the share.
+    part(3000, '/w', { duration_milliseconds: 1000 }),
+    part(4000, '/old', { duration_milliseconds: 5 }),
+  ];
+  for (const p of parts.slice(2)) delete p.rpc_in_flight_milliseconds;
+  const board = aggregateDashboard(parts);
+  const w = board.paths.find((row) => row.path === 'GET /w');
+  assert.equal(w?.in_flight_ms, 20);
+  assert.equal(w?.in_flight_percent?.toFixed(2), '66.67');
+  const old = board.paths.find((row) => row.path === 'GET /old');
+  assert.ok(old && old.in_flight_ms === undefined && old.in_flight_percent === undefined);
+  assert.equal(board.in_flight_ms, 20, 'the header summary over every part that has it');
+  assert.equal(board.in_flight_percent?.toFixed(2), '66.67');
+  assert.equal(aggregateDashboard(parts.slice(2)).in_flight_ms, undefined);
+});
+
+/** A part of an app without Datastore: its calls cost nothing and bill nothing. */
+function withoutCost(summary: RequestSummary): RequestSummary {
+  return {
+    ...summary,
+    rpc_stats: summary.rpc_stats.map((stat) => ({
+      ...stat,
+      total_cost_of_calls_microdollars: 0,
+      total_billed_ops: [],
+    })),
+  };
+}
+
+test('costs are shown only when some part read has a cost or a billed op', () => {
+  const free = [withoutCost(part(1000, '/a')), withoutCost(part(2000, '/b'))];
+  assert.equal(aggregateDashboard(free).show_cost, false);
+  assert.equal(aggregateDashboard([...free, part(3000, '/c')]).show_cost, true);
+  const billedOnly = withoutCost(part(3000, '/c'));
+  billedOnly.rpc_stats[0].total_billed_ops = [{ op: 'DATASTORE_READ', num_ops: 1 }];
+  assert.equal(aggregateDashboard([...free, billedOnly]).show_cost, true, 'a billed op alone shows costs');
+  assert.equal(
+    aggregateDashboard([...free, part(3000, '/c')], query({ path: '/a' })).show_cost,
+    true,
+    'decided over every part read, so filtering does not hide or show columns',
+  );
 });
 
 test('filters: path (substring of path or route), method, status class, minimum duration', () => {

@@ -111,19 +111,33 @@ describe('dashboard', () => {
     const table = elementWith(html, 'section', 'id="path-stats"');
     assert.match(
       textOf(table.slice(0, table.indexOf('</thead>'))),
-      /Path Requests Calls Cost µ\$ Cost % Mean ms p50 p95 p99 Errors Most recent$/,
+      /Path Requests Calls Cost µ\$ Cost % Mean ms Calls in flight p50 p95 p99 Errors Most recent$/,
     );
     const digest = elementWith(table, 'tr', 'data-path="GET /tasks/digest"');
     assert.equal(
       cellsAfterDetails(digest),
-      'N+1? datastore.Lookup ×8 N+1? memcache.Get ×8 1 18 1.02 51.5% 110.0 110.0 110.0 110.0 0.0% (5)',
+      'N+1 datastore.Lookup ×8 N+1 memcache.Get ×8 duplicate memcache.Get ×8 1 18 1.02 51.5% 110.0 82.00 ms (75%) 110.0 110.0 110.0 0.0% (5)',
+    );
+    // The badges say what the finding is and where to see it; in flight: RunQuery 20 ms, then 8 × (6 + 1.5) ms, Set 2 ms.
+    const n1 = elementWith(digest, 'span', 'data-finding="n_plus_one"');
+    assert.match(
+      n1,
+      /title="N\+1: up to 8 sequential datastore\.Lookup calls of one shape from one line in a request \(in 1 of 1 requests\): one batched call would do\. The details page of a request lists the calls\."/,
     );
     assert.ok(digest.includes(`href="/details?time=${base + 100}"`), 'recent request links to its details');
     assert.match(textOf(digest.slice(0, digest.indexOf('</details>'))), /datastore\.Lookup 8 48\.00 0\.48/);
     const greeting = elementWith(table, 'tr', 'data-path="GET /greeting/:id"');
-    assert.equal(cellsAfterDetails(greeting), '2 4 0.06 3.0% 21.25 12.50 30.00 30.00 0.0% (1) (6)');
+    // In flight: 8.95 ms of 12.5 and 0.5 ms of 30: a mean of 4.725 ms, 22% of their time.
+    assert.equal(
+      cellsAfterDetails(greeting),
+      '2 4 0.06 3.0% 21.25 4.725 ms (22%) 12.50 30.00 30.00 0.0% (1) (6)',
+    );
+    assert.ok(!greeting.includes('class="badge"'), 'no finding, no hint');
     const boom = elementWith(table, 'tr', 'data-path="GET /boom"');
-    assert.match(cellsAfterDetails(boom), /^1 2 0 0\.0% 25\.00 25\.00 25\.00 25\.00 100\.0% \(3\)$/);
+    assert.match(
+      cellsAfterDetails(boom),
+      /^1 2 0 0\.0% 25\.00 [\d.]+ ms \(\d+%\) 25\.00 25\.00 25\.00 100\.0% \(3\)$/,
+    );
     const sign = elementWith(table, 'tr', 'data-path="POST /sign"');
     assert.match(cellsAfterDetails(sign), /^1 1 0\.9 45\.5% 40\.00/);
   });

@@ -1,14 +1,8 @@
 import type { RequestSummary } from '../core/record.js';
-import {
-  type DashboardQuery,
-  DEFAULT_QUERY,
-  type HistorySortKey,
-  matchesQuery,
-  type PathSortKey,
-  type RpcSortKey,
-  type Sort,
-} from './dashboard-query.js';
-import { DEFAULT_MIN_RUN, repeatedCallNames } from './findings.js';
+import { type DashboardQuery, DEFAULT_QUERY, matchesQuery } from './dashboard-query.js';
+import { compare, HISTORY_VALUE, PATH_VALUE, RPC_VALUE, sortBy } from './dashboard-sort.js';
+import { addFindingHints, type FindingHint, type HintAccumulator, sortedHints } from './finding-hints.js';
+import { addInFlight, hasCost, type InFlight, inFlightOf } from './part-totals.js';
 
 /**
  * Parts -> the dashboard's three tables. Pure and single-pass over the records so 1000 parts cost
@@ -44,9 +38,16 @@ export interface PathRow {
   error_rate: number;
   /** Newest first, at most `MAX_RECENT`: their history numbers and start times. */
   recent: { n: number; start: number }[];
+  /**
+   * Mean time per request with at least one call in flight (`rpc_in_flight_milliseconds`), over the
+   * requests whose part has it (older writers' parts do not): undefined when none has.
+   */
+  in_flight_ms?: number;
+  /** That time's share of the same requests' duration, in percent. */
+  in_flight_percent?: number;
   by_rpc: { service_call_name: string; count: number; total_ms: number; cost: number }[];
-  /** Call names made `minRun`+ times in one request of this path: suspected N+1 or duplicates. */
-  repeated: { service_call_name: string; max_per_request: number; requests: number }[];
+  /** The findings of this path's requests, as their parts carry them (`finding-hints.ts`). */
+  repeated: FindingHint[];
 }
 
 /** One request of the history: its part, its number (newest = 1), and totals of its calls. */
@@ -60,8 +61,17 @@ export interface HistoryRow {
 export interface Dashboard {
   /** Records that passed the filters (all when unfiltered). */
   requests: number;
+  /** Outermost calls, from the parts' `rpc_stats`. */
   calls: number;
   cost: number;
+  /**
+   * False when every part read (filtered or not) has zero cost and no billed ops: an app without
+   * Datastore, whose cost columns would only say 0.
+   */
+  show_cost: boolean;
+  /** Time with a call in flight across the requests whose part has it, as on the path rows. */
+  in_flight_ms?: number;
+  in_flight_percent?: number;
   rpcs: RpcRow[];
   paths: PathRow[];
   history: HistoryRow[];
@@ -91,59 +101,12 @@ function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-function compare(a: number | string, b: number | string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Sorts by one key, then by a stable tie-breaker, in place. */
-function sortBy<T>(
-  rows: T[],
-  sort: Sort<string>,
-  value: (row: T) => number | string,
-  tie: (row: T) => string | number,
-) {
-  const sign = sort.descending ? -1 : 1;
-  rows.sort(function byKey(a, b) {
-    return sign * compare(value(a), value(b)) || compare(tie(a), tie(b));
-  });
-}
-
-const HISTORY_VALUE: Record<HistorySortKey, (row: HistoryRow) => number | string> = {
-  time: (row) => row.summary.start_timestamp_milliseconds,
-  method: (row) => row.summary.http_method,
-  path: (row) => row.summary.http_path,
-  status: (row) => row.summary.http_status,
-  duration: (row) => row.summary.duration_milliseconds,
-  overhead: (row) => row.summary.overhead_walltime_milliseconds,
-  calls: (row) => row.calls,
-  cost: (row) => row.cost,
-};
-
-const PATH_VALUE: Record<PathSortKey, (row: PathRow) => number | string> = {
-  path: (row) => row.path,
-  requests: (row) => row.requests,
-  calls: (row) => row.calls,
-  cost: (row) => row.cost,
-  mean: (row) => row.mean_ms,
-  p50: (row) => row.p50_ms,
-  p95: (row) => row.p95_ms,
-  p99: (row) => row.p99_ms,
-  errors: (row) => row.error_rate,
-};
-
-const RPC_VALUE: Record<RpcSortKey, (row: RpcRow) => number | string> = {
-  name: (row) => row.service_call_name,
-  count: (row) => row.count,
-  total: (row) => row.total_ms,
-  mean: (row) => row.mean_ms,
-  cost: (row) => row.cost,
-};
-
 interface PathAccumulator {
   row: PathRow;
   durations: number[];
+  inFlight: InFlight;
   byRpc: Map<string, { service_call_name: string; count: number; total_ms: number; cost: number }>;
-  repeated: Map<string, { service_call_name: string; max_per_request: number; requests: number }>;
+  hints: HintAccumulator;
 }
 
 /**
@@ -153,7 +116,6 @@ interface PathAccumulator {
 export function aggregateDashboard(
   summaries: readonly RequestSummary[],
   query: DashboardQuery = DEFAULT_QUERY,
-  minRun: number = DEFAULT_MIN_RUN,
 ): Dashboard {
   const methods = new Set<string>();
   const kept: RequestSummary[] = [];
@@ -168,6 +130,7 @@ export function aggregateDashboard(
   const history: HistoryRow[] = [];
   let totalCalls = 0;
   let totalCost = 0;
+  const totalInFlight: InFlight = { requests: 0, in_flight: 0, duration: 0 };
 
   kept.forEach(function accumulate(summary, index) {
     const n = index + 1;
@@ -193,8 +156,9 @@ export function aggregateDashboard(
           repeated: [],
         },
         durations: [],
+        inFlight: { requests: 0, in_flight: 0, duration: 0 },
         byRpc: new Map(),
-        repeated: new Map(),
+        hints: new Map(),
       };
       paths.set(pathKey, path);
     }
@@ -242,18 +206,9 @@ export function aggregateDashboard(
           cost: statCost,
         });
     }
-    for (const repeated of repeatedCallNames(summary, minRun)) {
-      const seen = path.repeated.get(repeated.service_call_name);
-      if (seen) {
-        seen.requests++;
-        seen.max_per_request = Math.max(seen.max_per_request, repeated.count);
-      } else
-        path.repeated.set(repeated.service_call_name, {
-          service_call_name: repeated.service_call_name,
-          max_per_request: repeated.count,
-          requests: 1,
-        });
-    }
+    addFindingHints(path.hints, summary);
+    addInFlight(path.inFlight, summary);
+    addInFlight(totalInFlight, summary);
     const row = path.row;
     row.requests++;
     row.calls += calls;
@@ -286,7 +241,7 @@ export function aggregateDashboard(
   sortBy(rpcRows, query.rpcSort, RPC_VALUE[query.rpcSort.key], (row) => row.service_call_name);
 
   const pathRows: PathRow[] = [];
-  for (const { row, durations, byRpc, repeated } of paths.values()) {
+  for (const { row, durations, inFlight, byRpc, hints } of paths.values()) {
     const sum = durations.reduce((a, b) => a + b, 0);
     durations.sort((a, b) => a - b);
     const rpcRowsOfPath = [...byRpc.values()].map((r) => ({
@@ -300,12 +255,13 @@ export function aggregateDashboard(
       cost: round(row.cost),
       cost_percent: totalCost > 0 ? (row.cost / totalCost) * 100 : 0,
       mean_ms: round(sum / durations.length),
+      ...inFlightOf(inFlight),
       p50_ms: percentile(durations, 50),
       p95_ms: percentile(durations, 95),
       p99_ms: percentile(durations, 99),
       error_rate: row.errors / row.requests,
       by_rpc: rpcRowsOfPath,
-      repeated: [...repeated.values()].sort((a, b) => b.max_per_request - a.max_per_request),
+      repeated: sortedHints(hints),
     });
   }
   sortBy(pathRows, query.pathSort, PATH_VALUE[query.pathSort.key], (row) => row.path);
@@ -318,6 +274,8 @@ export function aggregateDashboard(
     requests: kept.length,
     calls: totalCalls,
     cost: round(totalCost),
+    show_cost: hasCost(summaries),
+    ...inFlightOf(totalInFlight),
     rpcs: rpcRows,
     paths: pathRows,
     history,

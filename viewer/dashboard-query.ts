@@ -20,6 +20,7 @@ export const PATH_SORTS = [
   'calls',
   'cost',
   'mean',
+  'inflight',
   'p50',
   'p95',
   'p99',
@@ -134,4 +135,17 @@ export function matchesQuery(
 
 export function isFiltered(query: DashboardQuery): boolean {
   return query.path !== '' || query.method !== '' || query.status !== '' || query.minMs > 0;
+}
+
+/** The query as the JSON view reports it: what the page understood, in URL parameter names. */
+export function describeQuery(query: DashboardQuery): Record<string, string | number> {
+  return {
+    path: query.path,
+    method: query.method,
+    status: query.status,
+    min_ms: query.minMs,
+    hsort: formatSort(query.historySort),
+    psort: formatSort(query.pathSort),
+    rsort: formatSort(query.rpcSort),
+  };
 }

@@ -1,4 +1,4 @@
-import type { BilledOp, RequestSummary, RpcStat } from '../core/record.js';
+import type { BilledOp, FindingCount, RequestSummary, RpcStat } from '../core/record.js';
 
 /**
  * The codec checks a record's top-level fields; the dashboard also reads inside `rpc_stats`, and a
@@ -31,6 +31,19 @@ function usableStat(value: unknown): boolean {
   return true;
 }
 
+const FINDING_KINDS = new Set(['n_plus_one', 'duplicate', 'parallelizable']);
+
+function isFindingCount(value: unknown): boolean {
+  const finding = value as FindingCount | null;
+  return (
+    typeof finding === 'object' &&
+    finding !== null &&
+    FINDING_KINDS.has(finding.kind) &&
+    typeof finding.call_name === 'string' &&
+    Number.isFinite(finding.count)
+  );
+}
+
 /** The part as the dashboard reads it (fixed in place), or undefined when it cannot be read so. */
 export function usableSummary(summary: RequestSummary): RequestSummary | undefined {
   if (!summary.rpc_stats.every(usableStat)) return undefined;
@@ -45,5 +58,16 @@ export function usableSummary(summary: RequestSummary): RequestSummary | undefin
     (typeof summary.incomplete !== 'object' || summary.incomplete === null)
   )
     delete summary.incomplete;
+  // The dashboard's hints and waiting times: a field it cannot read is left out, never guessed.
+  if (
+    summary.rpc_in_flight_milliseconds !== undefined &&
+    !Number.isFinite(summary.rpc_in_flight_milliseconds)
+  )
+    delete summary.rpc_in_flight_milliseconds;
+  if (summary.findings !== undefined) {
+    if (!Array.isArray(summary.findings)) delete summary.findings;
+    else if (!summary.findings.every(isFindingCount))
+      summary.findings = summary.findings.filter(isFindingCount);
+  }
   return summary;
 }

@@ -129,23 +129,28 @@ export function checkServedFindings({ part, path, findings, detailsJson }: Recor
 }
 
 /**
- * The dashboard's N+1 hints follow the findings' rules: a path row flags only call names that a
- * finding of one of its requests names (never a pipeline, never pool checkouts).
+ * The dashboard's hints follow the findings' rules: a path row flags exactly the kinds and call
+ * names that the findings of its requests name (never a pipeline, never pool checkouts), no more,
+ * no fewer.
  */
 export function checkDashboardHints(
   rows: readonly DashboardPathRow[],
   byRoute: ReadonlyMap<string, Recorded[]>,
 ): void {
-  const beyond: [string, string[]][] = [];
+  const shown: [string, string[]][] = [];
+  const found: [string, string[]][] = [];
   for (const [route, recordedList] of byRoute) {
     const row = rows.find((r) => r.path === `GET ${recordedList[0].full.http_route ?? route}`);
-    const found = new Set(recordedList.flatMap(({ findings }) => findings.map((f) => f.call_name)));
-    const extra = (row?.repeated ?? [])
-      .map((hint) => hint.service_call_name)
-      .filter((name) => !found.has(name));
-    if (extra.length > 0) beyond.push([route, extra]);
+    const names = new Set(
+      recordedList.flatMap(({ findings }) => findings.map((f) => `${f.kind} ${f.call_name}`)),
+    );
+    found.push([route, [...names].sort()]);
+    shown.push([
+      route,
+      [...new Set((row?.repeated ?? []).map((hint) => `${hint.kind} ${hint.service_call_name}`))].sort(),
+    ]);
   }
-  assert.deepEqual(beyond, [], 'dashboard hints (path row `repeated`) that no finding names');
+  assert.deepEqual(shown, found, 'dashboard hints (path row `repeated`) are the findings of its requests');
 }
 
 /** The first frame of a call's stack outside node_modules (library frames may come first), as `file:line`. */

@@ -53,8 +53,8 @@ async function findingsOf(record: RequestRecord): Promise<() => FindingJson[]> {
 export interface DashboardPathRow {
   path: string;
   requests: number;
-  /** The row's N+1 hints: call names the dashboard flags on this path. */
-  repeated?: { service_call_name: string }[];
+  /** The row's hints: the findings (kind and call name) the dashboard flags on this path. */
+  repeated?: { kind: string; service_call_name: string }[];
 }
 
 const SLOT_MS = DEFAULT_KEY_OPTIONS.keyDistance;

@@ -17,23 +17,26 @@ type Html = SafeHtml;
  * so on a refresh only the rows of new requests are built again. The row number changes as new
  * requests arrive, so it stays out of the cached part. Weak: a part gone from the cache frees its row.
  */
-const cellsCache = new WeakMap<RequestSummary, { base: string; cells: SafeHtml }>();
+const cellsCache = new WeakMap<RequestSummary, { base: string; showCost: boolean; cells: SafeHtml }>();
 
-function historyRow(row: HistoryRow, links: Links): Html {
+function historyRow(row: HistoryRow, links: Links, showCost: boolean): Html {
   const start = row.summary.start_timestamp_milliseconds;
   const cached = cellsCache.get(row.summary);
   let cells: Html;
-  if (cached && cached.base === links.base) {
+  if (cached && cached.base === links.base && cached.showCost === showCost) {
     cells = cached.cells;
   } else {
-    cells = historyCells(row, links);
-    cellsCache.set(row.summary, { base: links.base, cells });
+    cells = historyCells(row, links, showCost);
+    cellsCache.set(row.summary, { base: links.base, showCost, cells });
   }
   return h`<tr data-start="${String(start)}"><td>(${String(row.n)})</td>${cells}</tr>`;
 }
 
-/** Everything of a row but its number: a function of the part (and the base path) alone. */
-function historyCells(row: HistoryRow, links: Links): Html {
+/**
+ * Everything of a row but its number: a function of the part, the base path, and whether the
+ * dashboard shows costs (not when no part has any).
+ */
+function historyCells(row: HistoryRow, links: Links, showCost: boolean): Html {
   const { summary, calls, cost } = row;
   const start = summary.start_timestamp_milliseconds;
   // Stacks skipped by the budget leave the calls whole: not worth a badge in the history.
@@ -51,9 +54,9 @@ function historyCells(row: HistoryRow, links: Links): Html {
         )}</ul></details>`;
   // Alignment and fonts of the columns come from the stylesheet (#history td:nth-child): at 1000
   // rows, a class on every cell is a fifth of the page.
-  return h`<td>${formatTimestamp(start)}</td><td>${summary.http_method}</td><td><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td>${formatMs(summary.duration_milliseconds)}</td><td>${formatMs(summary.overhead_walltime_milliseconds)}</td><td>${callCell}</td><td>${formatCost(cost)}</td>`;
+  return h`<td>${formatTimestamp(start)}</td><td>${summary.http_method}</td><td><a href="${links.details(start)}">${pathWithQuery(summary.http_path, summary.http_query)}</a>${incomplete}</td><td class="status-${statusClass(summary.http_status)}">${summary.http_status ? String(summary.http_status) : '—'}</td><td>${formatMs(summary.duration_milliseconds)}</td><td>${formatMs(summary.overhead_walltime_milliseconds)}</td><td>${callCell}</td>${showCost ? h`<td>${formatCost(cost)}</td>` : ''}`;
 }
 
-export function historyRows(rows: readonly HistoryRow[], links: Links): SafeHtml {
-  return h`${rows.map((row) => historyRow(row, links))}`;
+export function historyRows(rows: readonly HistoryRow[], links: Links, showCost: boolean): SafeHtml {
+  return h`${rows.map((row) => historyRow(row, links, showCost))}`;
 }

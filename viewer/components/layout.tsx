@@ -6,11 +6,13 @@ export interface LayoutProps {
   title: string;
   pageTitle: string;
   links: Links;
+  /** False on a page that shows no cost (an app without any): the units line then leaves costs out. */
+  showCost?: boolean;
   children?: Child;
 }
 
 /** Every page's frame: header with the app's title, the units the numbers are in, our CSS and script. */
-export const Layout: FC<LayoutProps> = function Layout({ title, pageTitle, links, children }) {
+export const Layout: FC<LayoutProps> = function Layout({ title, pageTitle, links, showCost, children }) {
   return (
     <html lang="en">
       <head>
@@ -29,7 +31,9 @@ export const Layout: FC<LayoutProps> = function Layout({ title, pageTitle, links
           </a>
           <span class="app">{title}</span>
           <a href={links.dashboard()}>Dashboard</a>
-          <span class="note">Times in milliseconds, UTC. Costs in µ$ (millionths of a US dollar).</span>
+          <span class="note">
+            Times in milliseconds, UTC.{showCost === false ? '' : ' Costs in µ$ (millionths of a US dollar).'}
+          </span>
         </header>
         <main>{children}</main>
         <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { aggregateRpcStats, summarize } from '../core/build-record.js';
+import { encodeRecord } from '../core/codec.js';
+import type { RequestRecord } from '../core/record.js';
+import { recordKey } from '../core/record-key.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import { createViewer } from '../viewer/index.js';
+import { cellsAfterDetails, elementsWith, elementWith, textOf } from './helpers/html-text.js';
+import { sampleRecord } from './helpers/records.js';
+
+/**
+ * The dashboard of an app without Datastore (issue 10): no cost columns when nothing costs, hints
+ * only where a part carries a finding, the time with a call in flight. Through `app.request()`
+ * over a MemoryStore: what is tested is the page, from parts as the writer stores them.
+ */
+const loopback = () => '127.0.0.1';
+
+async function page(
+  app: ReturnType<typeof createViewer>,
+  path: string,
+): Promise<{ status: number; html: string }> {
+  const res = await app.request(path);
+  return { status: res.status, html: await res.text() };
+}
+
+function put(target: MemoryStore, record: RequestRecord): Promise<void> {
+  const start = record.start_timestamp_milliseconds;
+  return target.putRecord(
+    { part: recordKey(start, 'part'), full: recordKey(start, 'full') },
+    { part: encodeRecord(summarize(record)), full: encodeRecord(record) },
+    0,
+  );
+}
+
+test('an app without costs: no cost column or cost text anywhere; hints only where the part has a finding', async () => {
+  const memory = new MemoryStore();
+  const free = (start: number, path: string, extra: Partial<RequestRecord>): RequestRecord => {
+    const record = { ...sampleRecord({ start, path, calls: 9 }), ...extra };
+    for (const call of record.individual_stats) {
+      call.call_cost_microdollars = 0;
+      call.billed_ops = [];
+    }
+    record.rpc_stats = aggregateRpcStats(record.individual_stats);
+    return record;
+  };
+  // Six memcache.Get in one request, pipelined: the writer found nothing, so no hint.
+  await put(memory, free(1700000000000, '/pipelined', { rpc_in_flight_milliseconds: 3 }));
+  await put(
+    memory,
+    free(1700000000100, '/loop', {
+      rpc_in_flight_milliseconds: 9,
+      findings: [{ kind: 'n_plus_one', call_name: 'postgresql.SELECT', count: 10 }],
+    }),
+  );
+  // Another writer's findings and times the dashboard cannot read: left out, never a 500.
+  await put(
+    memory,
+    free(1700000000200, '/odd', {
+      rpc_in_flight_milliseconds: 'x' as never,
+      findings: [{ kind: 'guess', call_name: 'memcache.Get', count: 6 }, null] as never,
+    }),
+  );
+  const app = createViewer({ store: memory, remoteAddress: loopback });
+  const { status, html } = await page(app, '/?hsort=-cost');
+  assert.equal(status, 200);
+  // (Sorted by cost, a URL parameter: the links keep it, the page shows no cost.)
+  assert.doesNotMatch(textOf(html), /cost|µ\$/i, 'no cost heading, cell or text');
+  assert.match(textOf(html), /3 records read, 0 skipped as unreadable; 27 calls\. A call was in flight/);
+  const paths = elementWith(html, 'section', 'id="path-stats"');
+  assert.match(
+    textOf(paths.slice(0, paths.indexOf('</thead>'))),
+    /Path Requests Calls Mean ms Calls in flight p50 p95 p99 Errors Most recent$/,
+  );
+  const loop = elementWith(paths, 'tr', 'data-path="GET /loop"');
+  assert.match(cellsAfterDetails(loop), /^N\+1 postgresql\.SELECT ×10 1 9 12\.35 9\.000 ms \(73%\) /);
+  assert.equal(elementsWith(paths, 'span', 'class="badge"').length, 1, 'one hint: the finding');
+  const odd = elementWith(paths, 'tr', 'data-path="GET /odd"');
+  assert.match(cellsAfterDetails(odd), /^1 9 12\.35 — 12\.35 /);
+  const rpcs = elementWith(html, 'section', 'id="rpc-stats"');
+  assert.match(textOf(rpcs.slice(0, rpcs.indexOf('</thead>'))), /RPC Count Total ms Mean ms$/);
+  const history = elementWith(html, 'section', 'id="history"');
+  assert.match(textOf(history.slice(0, history.indexOf('</thead>'))), /Overhead ms Calls$/);
+  assert.equal(elementsWith(history, 'tr', 'data-start="')[0].match(/<td/g)?.length, 8);
+  // The same parts with one cost: every cost column back.
+  await put(memory, { ...sampleRecord({ start: 1700000000300, path: '/paid' }) });
+  const paid = await page(app, '/');
+  assert.match(textOf(paid.html), /4 records read, 0 skipped as unreadable; 29 calls, cost 0\.06 µ\$\./);
+  assert.match(textOf(elementWith(paid.html, 'section', 'id="rpc-stats"')), /Cost µ\$ Cost %/);
+  const paidHistory = elementWith(paid.html, 'section', 'id="history"');
+  // Rows of parts already shown without costs (their cells are cached) gain the column too.
+  assert.deepEqual(
+    elementsWith(paidHistory, 'tr', 'data-start="').map((row) => row.match(/<td/g)?.length),
+    [9, 9, 9, 9],
+  );
+});
