@@ -29,15 +29,45 @@ const HEADER_BYTES = 3;
  */
 export const COMPRESS_FROM_BYTES = 1024;
 /**
- * More calls than this is not a record our writer makes (`maxCallsPerRequest` is 2000 by default
- * and a value stays under 1 MB deflated): refused, since each stored call grows into a whole
- * `RpcCall` in memory, and a small crafted value of `{}`s would cost the viewer gigabytes.
+ * Reader bounds (docs/record-format.md, "Reader bounds"): whatever memcache holds, one page costs
+ * bounded time and memory, so the reader refuses values bigger than our writer makes, counted as
+ * `size` failures. Per value kind, since the dashboard decodes up to 1000 parts per view and the
+ * details page one full record.
+ *
+ * A part is a request's summary: its path (clipped at 2048 chars), its query (under Node's 16 KiB
+ * header limit) and one rpc_stats entry per distinct call name (names clipped at 300 chars; the size
+ * ladder keeps 100 at most when it has to cut): a few hundred bytes usually, far under 64 KiB.
+ * 1000 parts at the bound hold 64 MB of JSON at most.
+ *
+ * A full record is under 1 MB deflated (memcached's item limit, enforced by the ladder); its JSON
+ * inflates 3-10x (deflate of JSON with stacks stored once per distinct stack): 16 MiB leaves room for
+ * 5000 calls of 3 KiB each, and a details page of that size renders in well under a second.
  */
-const MAX_CALLS_READ = 100_000;
-/** A stored value inflates to at most this; beyond is treated as corrupt (a zip bomb is bad input). */
-const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+export const READ_BOUNDS = Object.freeze({
+  /** maxCalls 0: a part has no calls; a full record found at a part key is read as its summary. */
+  part: Object.freeze({ maxValueBytes: 64 * 1024, maxJsonBytes: 64 * 1024, maxRpcStats: 500, maxCalls: 0 }),
+  full: Object.freeze({
+    maxValueBytes: 2 * 1024 * 1024,
+    maxJsonBytes: 16 * 1024 * 1024,
+    maxRpcStats: 5000,
+    /**
+     * The writer's `maxCallsPerRequest` is 2000 by default; each stored call grows into a whole
+     * `RpcCall` and a row of the details page (~100 µs and ~20 KB of the page's memory each), so
+     * 5000 keeps a details page under a second and 100 MB. More is refused, never partly shown.
+     */
+    maxCalls: 5000,
+  }),
+});
+export type ValueKind = keyof typeof READ_BOUNDS;
+/**
+ * JSON nested deeper than this is refused before parsing (`shape`): records nest 6 levels (record,
+ * calls, call, stack, frame, details), and 20,000 levels of `[` overflow the stack of whatever
+ * recurses over the value later (the JSON views, redaction).
+ */
+export const MAX_JSON_DEPTH = 32;
 
-export type DecodeFailure = 'foreign' | 'truncated' | 'corrupt' | 'version' | 'shape';
+/** `size`: bigger than the reader's bounds for its kind (bytes, inflated bytes, calls, rpc_stats). */
+export type DecodeFailure = 'foreign' | 'truncated' | 'corrupt' | 'version' | 'shape' | 'size';
 
 /** Why stored bytes are not a record this reader understands. */
 export class RecordDecodeError extends Error {
@@ -216,7 +246,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function checkShape(value: unknown): RequestSummary | RequestRecord {
+type Bounds = (typeof READ_BOUNDS)[ValueKind];
+
+function checkShape(value: unknown, bounds: Bounds): RequestSummary | RequestRecord {
   if (!isObject(value)) throw new RecordDecodeError('shape', 'JSON is not an object');
   if (!READABLE_VERSIONS.includes(value.v)) {
     throw new RecordDecodeError(
@@ -224,6 +256,13 @@ function checkShape(value: unknown): RequestSummary | RequestRecord {
       `format version ${JSON.stringify(value.v)} is not one this reader knows (${READABLE_VERSIONS.join(', ')})`,
     );
   }
+  if (bounds.maxCalls === 0) {
+    // Read as a part: only the summary is used, so the calls of a full record found at a part key
+    // are not expanded (a 64 KiB part of `{}`s would be 20,000 calls).
+    delete value.individual_stats;
+    delete value.cgi_env;
+  }
+  checkCounts(value, bounds);
   const wrong: string[] = [];
   if (
     typeof value.start_timestamp_milliseconds !== 'number' ||
@@ -236,11 +275,7 @@ function checkShape(value: unknown): RequestSummary | RequestRecord {
   if (!Array.isArray(value.rpc_stats)) wrong.push('rpc_stats');
   if (
     'individual_stats' in value &&
-    !(
-      Array.isArray(value.individual_stats) &&
-      value.individual_stats.length <= MAX_CALLS_READ &&
-      value.individual_stats.every(isObject)
-    )
+    !(Array.isArray(value.individual_stats) && value.individual_stats.every(isObject))
   )
     wrong.push('individual_stats');
   if ('cgi_env' in value && !Array.isArray(value.cgi_env)) wrong.push('cgi_env');
@@ -255,12 +290,63 @@ function checkShape(value: unknown): RequestSummary | RequestRecord {
   return value as unknown as RequestSummary | RequestRecord;
 }
 
+/** Counts checked before anything walks the arrays: a crafted value must not cost more than its bound. */
+function checkCounts(value: Record<string, unknown>, bounds: Bounds): void {
+  const calls = value.individual_stats;
+  if (Array.isArray(calls) && calls.length > bounds.maxCalls)
+    throw new RecordDecodeError(
+      'size',
+      `${calls.length} calls, more than this reader reads in a ${bounds.maxCalls === 0 ? 'part' : `full record (${bounds.maxCalls})`}`,
+    );
+  const stats = value.rpc_stats;
+  if (Array.isArray(stats) && stats.length > bounds.maxRpcStats)
+    throw new RecordDecodeError(
+      'size',
+      `${stats.length} rpc_stats entries, more than this reader reads (${bounds.maxRpcStats})`,
+    );
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * True when the JSON text nests objects and arrays deeper than `max`: one pass over the bytes, no
+ * recursion, before JSON.parse builds anything. Brackets inside strings do not count.
+ */
+export function nestsDeeperThan(json: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const byte = json[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) inString = true;
+    else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (++depth > max) return true;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
+
 /**
  * Bytes -> record. Throws a `RecordDecodeError` saying what is wrong with foreign, truncated,
- * corrupt or foreign-version bytes; callers that read many (the dashboard) skip and count those.
+ * corrupt, foreign-version or oversized bytes; callers that read many (the dashboard) skip and count
+ * those. `kind` picks the bounds (READ_BOUNDS): the dashboard reads parts, the details page a full
+ * record; without it, a full record's (the larger).
  */
-export function decodeRecord(bytes: Uint8Array): RequestSummary | RequestRecord {
+export function decodeRecord(bytes: Uint8Array, kind: ValueKind = 'full'): RequestSummary | RequestRecord {
+  const bounds = READ_BOUNDS[kind];
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length > bounds.maxValueBytes)
+    throw new RecordDecodeError(
+      'size',
+      `a ${kind} value of ${buf.length} bytes (this reader reads ${bounds.maxValueBytes})`,
+    );
   if (buf.length === 0) throw new RecordDecodeError('truncated', 'empty value');
   if (buf[0] !== VALUE_MARKER) {
     throw new RecordDecodeError(
@@ -279,20 +365,30 @@ export function decodeRecord(bytes: Uint8Array): RequestSummary | RequestRecord 
     json = body;
   } else if (buf[2] === DEFLATED) {
     try {
-      json = inflateRawSync(body, { maxOutputLength: MAX_INFLATED_BYTES });
+      // maxOutputLength: zlib stops there, so a deflate bomb never allocates past the bound.
+      json = inflateRawSync(body, { maxOutputLength: bounds.maxJsonBytes });
     } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new RecordDecodeError('size', `a ${kind} value inflating past ${bounds.maxJsonBytes} bytes`);
       throw new RecordDecodeError('corrupt', `deflated body does not inflate (${(error as Error).message})`);
     }
   } else {
     throw new RecordDecodeError('corrupt', `unknown encoding byte 0x${buf[2].toString(16)}`);
   }
+  if (json.length > bounds.maxJsonBytes)
+    throw new RecordDecodeError(
+      'size',
+      `a ${kind} value of ${json.length} JSON bytes (this reader reads ${bounds.maxJsonBytes})`,
+    );
+  if (nestsDeeperThan(json, MAX_JSON_DEPTH))
+    throw new RecordDecodeError('shape', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(json.toString('utf8'));
   } catch (error) {
     throw new RecordDecodeError('truncated', `body is not complete JSON (${(error as Error).message})`);
   }
-  return checkShape(parsed);
+  return checkShape(parsed, bounds);
 }
 
 /** True for a full record (the details page's), false for a part. */

@@ -1,4 +1,6 @@
+import { groupByServer, markDown, type RoutableClient, serversDown } from './memcache-routing.js';
 import type { MemjsClient as Client } from './memjs-client.js';
+import { type Answer, type GuardableServer, guardServer, limitValues, unlimitValues } from './memjs-guard.js';
 import type { MultiGetResult } from './record-store.js';
 
 /**
@@ -7,9 +9,9 @@ import type { MultiGetResult } from './record-store.js';
  * both values of a request in one multi-set; we do the same with the binary protocol's quiet
  * commands: per server, one write of GETKQ (or SETQ) requests closed by a NOOP. memcached answers
  * quiet commands only when there is something to say (a hit, an error), and answers the NOOP after
- * all of them, so the NOOP's answer closes the batch. Keys go to the server memjs itself would
- * choose (`client.server(key)`, honouring a user's `getServer` override and memjs's failover), so
- * we read and write where memjs does.
+ * all of them, so the NOOP's answer closes the batch. Keys go to the server memjs chooses for their
+ * slot (stores/memcache-routing.ts: both values of a request on one server), honouring a user's
+ * `getServer` override and memjs's failover. Every server used is guarded (stores/memjs-guard.ts).
  */
 
 const OP_SETQ = 0x11;
@@ -19,9 +21,8 @@ const REQUEST_MAGIC = 0x80;
 const HEADER_BYTES = 24;
 
 /** memjs internals this relies on: stable across memjs 1.x (see docs/architecture.md). */
-interface MemjsServer {
-  host: string;
-  port: number;
+interface MemjsServer extends GuardableServer {
+  wakeupAt?: number;
   options?: { timeout?: number; conntimeout?: number };
   responseCallbacks: Record<number, unknown>;
   errorCallbacks: Record<number, unknown>;
@@ -29,17 +30,10 @@ interface MemjsServer {
   onError(seq: number, handler: (error: unknown) => void): void;
   write(blob: Buffer): void;
 }
-interface MemjsResponse {
-  header: { opcode: number; status: number; totalBodyLength: number };
-  key: Buffer;
-  val: Buffer;
-  extras: Buffer;
-}
-type ResponseHandler = ((response: MemjsResponse) => void) & { quiet?: boolean };
-interface MemjsClientInternals {
+type ResponseHandler = ((response: Answer) => void) & { quiet?: boolean };
+interface MemjsClientInternals extends RoutableClient<MemjsServer> {
   seq: number;
   incrSeq(): void;
-  server(key: string): MemjsServer | null;
   serializer: {
     serialize(opcode: number, value: Buffer, extras: Buffer): { value: string | Buffer; extras: Buffer };
     deserialize(opcode: number, value: Buffer, extras: Buffer): { value: unknown };
@@ -106,21 +100,38 @@ function armDeadline(server: MemjsServer, seq: number, fail: (message: string) =
   return () => clearTimeout(timer);
 }
 
+/** Where a batch's answers go: values read, keys whose value was over the batch's limit. */
+interface Fetched {
+  values: Map<string, Uint8Array>;
+  oversized: string[];
+}
+
 function fetchFromServer(
   client: MemjsClientInternals,
   server: MemjsServer,
   keys: readonly string[],
-  values: Map<string, Uint8Array>,
+  into: Fetched,
+  maxValueBytes: number | undefined,
 ): Promise<string | undefined> {
-  return new Promise((resolve) => {
+  const { values, oversized } = into;
+  return new Promise((resolveBatch) => {
+    guardServer(server);
     client.incrSeq();
     const seq = client.seq;
+    const resolve = (failure: string | undefined) => {
+      unlimitValues(server, seq);
+      if (failure !== undefined) markDown(client, server);
+      resolveBatch(failure);
+    };
+    if (maxValueBytes !== undefined) limitValues(server, seq, maxValueBytes);
     const disarm = armDeadline(server, seq, resolve);
     const onResponse: ResponseHandler = (response) => {
       const { opcode, status } = response.header;
       if (opcode === OP_NOOP) {
         disarm();
         resolve(undefined);
+      } else if (opcode === OP_GETKQ && status === 0 && response.oversized) {
+        oversized.push(response.key.toString('utf8'));
       } else if (opcode === OP_GETKQ && status === 0) {
         const value = client.serializer.deserialize(opcode, response.val, response.extras).value;
         if (value instanceof Uint8Array) values.set(response.key.toString('utf8'), Buffer.from(value));
@@ -139,28 +150,38 @@ function fetchFromServer(
 
 /**
  * Reads many keys in one round trip per server. Never rejects: a dead or slow server (memjs's own
- * timeout applies) yields what the others returned, plus an error count and message.
+ * timeout applies) yields what the others returned, plus an error count and message. Values over
+ * `maxValueBytes` are not kept (nor even buffered): their keys are listed as `oversized`. A failed
+ * server is not asked again for this read: its records are on it, and the viewer must say it is
+ * down; with memjs's `failover`, later reads go to the next server and name the one that is down.
  */
-export async function multiGet(memjsClient: Client, keys: readonly string[]): Promise<MultiGetResult> {
+export async function multiGet(
+  memjsClient: Client,
+  keys: readonly string[],
+  options: { maxValueBytes?: number } = {},
+): Promise<MultiGetResult> {
   const client = memjsClient as unknown as MemjsClientInternals;
-  const values = new Map<string, Uint8Array>();
-  const byServer = new Map<MemjsServer, string[]>();
-  let unroutable = 0;
-  for (const key of keys) {
-    const server = client.server(key);
-    if (!server) {
-      unroutable++;
-      continue;
-    }
-    const batch = byServer.get(server);
-    if (batch) batch.push(key);
-    else byServer.set(server, [key]);
-  }
+  const down = serversDown(client);
+  const { byServer, unroutable } = groupByServer(client, keys, (key) => key);
+  const fetched: Fetched = { values: new Map(), oversized: [] };
   const failures = (
-    await Promise.all([...byServer].map(([server, batch]) => fetchFromServer(client, server, batch, values)))
+    await Promise.all(
+      [...byServer].map(([server, batch]) =>
+        fetchFromServer(client, server, batch, fetched, options.maxValueBytes),
+      ),
+    )
   ).filter((message): message is string => message !== undefined);
-  if (unroutable > 0) failures.push(`${unroutable} key(s): no memcache server available`);
-  return { values, errors: failures.length, ...(failures.length > 0 ? { errorMessages: failures } : {}) };
+  for (const server of down)
+    failures.push(
+      `${server.host}:${server.port}: marked down (memjs failover), its slots read from another server`,
+    );
+  if (unroutable.length > 0) failures.push(`${unroutable.length} key(s): no memcache server available`);
+  return {
+    values: fetched.values,
+    errors: failures.length,
+    ...(failures.length > 0 ? { errorMessages: failures } : {}),
+    ...(fetched.oversized.length > 0 ? { oversized: fetched.oversized } : {}),
+  };
 }
 
 export interface SetEntry {
@@ -205,6 +226,7 @@ function storeOnServer(
   entries: readonly SetEntry[],
 ): Promise<{ refused: number; message?: string }> {
   return new Promise((resolve, reject) => {
+    guardServer(server);
     client.incrSeq();
     const seq = client.seq;
     let refused = 0;
@@ -255,19 +277,26 @@ export async function multiSetSettled(
 ): Promise<MultiSetOutcome> {
   const client = memjsClient as unknown as MemjsClientInternals;
   const outcome: MultiSetOutcome = { failedKeys: new Set(), refused: 0, errorMessages: [] };
-  const byServer = new Map<MemjsServer, SetEntry[]>();
-  for (const entry of entries) {
-    const server = client.server(entry.key);
-    if (!server) {
-      outcome.failedKeys.add(entry.key);
-      continue;
-    }
-    const batch = byServer.get(server);
-    if (batch) batch.push(entry);
-    else byServer.set(server, [entry]);
-  }
-  if (outcome.failedKeys.size > 0)
-    outcome.errorMessages.push(`${outcome.failedKeys.size} key(s): no memcache server available`);
+  await storeRouted(client, entries, outcome, true);
+  return outcome;
+}
+
+/**
+ * One batch per server. With memjs's `failover`, a server that failed is marked down and its
+ * entries are sent once more, to the server memjs now picks for their slots (as memjs's own set
+ * retries on the next server).
+ */
+async function storeRouted(
+  client: MemjsClientInternals,
+  entries: readonly SetEntry[],
+  outcome: MultiSetOutcome,
+  mayFailOver: boolean,
+): Promise<void> {
+  const { byServer, unroutable } = groupByServer(client, entries, (entry) => entry.key);
+  for (const entry of unroutable) outcome.failedKeys.add(entry.key);
+  if (unroutable.length > 0)
+    outcome.errorMessages.push(`${unroutable.length} key(s): no memcache server available`);
+  const retry: SetEntry[] = [];
   await Promise.all(
     [...byServer].map(([server, batch]) =>
       storeOnServer(client, server, batch).then(
@@ -276,13 +305,14 @@ export async function multiSetSettled(
           if (message) outcome.errorMessages.push(message);
         },
         (error: unknown) => {
-          for (const entry of batch) outcome.failedKeys.add(entry.key);
           outcome.errorMessages.push(error instanceof Error ? error.message : String(error));
+          if (mayFailOver && markDown(client, server)) retry.push(...batch);
+          else for (const entry of batch) outcome.failedKeys.add(entry.key);
         },
       ),
     ),
   );
-  return outcome;
+  if (retry.length > 0) await storeRouted(client, retry, outcome, false);
 }
 
 /** `multiSetSettled`, rejecting when any value was not written. */

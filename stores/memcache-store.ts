@@ -2,7 +2,9 @@ import { diag } from '@opentelemetry/api';
 import memjs from 'memjs';
 import { multiGet, multiSet, multiSetSettled, type SetEntry } from './memcache-pipeline.js';
 import type { MemjsClient } from './memjs-client.js';
+import { closeServer, type GuardableServer, guardServer, socketsOf } from './memjs-guard.js';
 import type {
+  GetPartsOptions,
   MultiGetResult,
   PutOutcome,
   RecordKeys,
@@ -26,12 +28,23 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The part and full value of each record, as the pipeline's SET entries. */
+/**
+ * The full and part value of each record, as the pipeline's SET entries: full FIRST. Both go to the
+ * same server (by slot) in one batch, which memcached applies in order, so a reader that finds a
+ * part always finds its full (the dashboard links to it at once).
+ */
 function setEntries(records: readonly StoredRecord[], expiresSeconds: number): SetEntry[] {
   return records.flatMap(({ keys, values }) => [
-    { key: keys.part, value: asBuffer(values.part), expiresSeconds },
     { key: keys.full, value: asBuffer(values.full), expiresSeconds },
+    { key: keys.part, value: asBuffer(values.part), expiresSeconds },
   ]);
+}
+
+/** Whether each socket was last ref'd or unref'd by a store. */
+const refState = new WeakMap<object, boolean>();
+
+function serversOf(client: MemjsClient): GuardableServer[] {
+  return client.servers as unknown as GuardableServer[];
 }
 
 /**
@@ -58,6 +71,8 @@ export class MemcacheStore implements RecordStore {
       this.client = servers;
       this._ownsClient = false;
     }
+    // A passed-in client too: its own get/set share the connections our batches use.
+    for (const server of serversOf(this.client)) guardServer(server);
   }
 
   /** Both values in one pipelined write per server (the original's multi-set). */
@@ -84,12 +99,15 @@ export class MemcacheStore implements RecordStore {
   /** Through the pipeline too (one GETKQ): memjs's own get can stay pending forever on a dropped connection. */
   async getFull(key: string): Promise<Uint8Array | undefined> {
     const { values, errors, errorMessages } = await this._holdOpen(() => multiGet(this.client, [key]));
-    if (errors > 0) throw new Error(errorMessages?.join('; ') ?? 'memcache did not answer');
-    return values.get(key);
+    // Found is found, even while another server is down (named in errorMessages for the dashboard).
+    const value = values.get(key);
+    if (value === undefined && errors > 0)
+      throw new Error(errorMessages?.join('; ') ?? 'memcache did not answer');
+    return value;
   }
 
-  getParts(keys: readonly string[]): Promise<MultiGetResult> {
-    return this._holdOpen(() => multiGet(this.client, keys));
+  getParts(keys: readonly string[], options: GetPartsOptions = {}): Promise<MultiGetResult> {
+    return this._holdOpen(() => multiGet(this.client, keys, options));
   }
 
   /**
@@ -111,13 +129,18 @@ export class MemcacheStore implements RecordStore {
 
   private _refSockets(ref: boolean): void {
     if (!this._ownsClient) return;
-    for (const server of this.client.servers as unknown as { _socket?: { ref(): void; unref(): void } }[]) {
-      if (ref) server._socket?.ref();
-      else server._socket?.unref();
-    }
+    for (const server of serversOf(this.client))
+      for (const socket of socketsOf(server)) {
+        // Only on a change: on a socket still connecting, each ref()/unref() adds a 'connect' listener.
+        if (refState.get(socket) === ref) continue;
+        refState.set(socket, ref);
+        if (ref) socket.ref();
+        else socket.unref();
+      }
   }
 
+  /** memjs's close, and the end of sockets memjs forgot on its timeout paths (they kept processes alive). */
   async close(): Promise<void> {
-    if (this._ownsClient) this.client.close();
+    if (this._ownsClient) for (const server of serversOf(this.client)) closeServer(server);
   }
 }

@@ -1,4 +1,5 @@
 import type {
+  GetPartsOptions,
   MultiGetResult,
   PutOutcome,
   RecordKeys,
@@ -38,13 +39,16 @@ export class MemoryStore implements RecordStore {
     return this._read(key);
   }
 
-  async getParts(keys: readonly string[]): Promise<MultiGetResult> {
+  async getParts(keys: readonly string[], options: GetPartsOptions = {}): Promise<MultiGetResult> {
     const values = new Map<string, Uint8Array>();
+    const oversized: string[] = [];
+    const max = options.maxValueBytes ?? Number.POSITIVE_INFINITY;
     for (const key of keys) {
       const value = this._read(key);
-      if (value) values.set(key, value);
+      if (value && value.byteLength > max) oversized.push(key);
+      else if (value) values.set(key, value);
     }
-    return { values, errors: 0 };
+    return { values, errors: 0, ...(oversized.length > 0 ? { oversized } : {}) };
   }
 
   /** Writes raw bytes at a key, as another program sharing the memcache could: for tests. */

@@ -17,8 +17,10 @@ export interface RecordStore {
   /**
    * Many values at once (the dashboard's 1000 parts). Missing keys are simply absent from `values`;
    * `errors` counts the servers (or keys) that could not be read, so a dead server is visible.
+   * Values over `maxValueBytes` are left out of `values` and listed in `oversized` (the viewer
+   * passes its bound for a part: 1000 slots of junk must not all be held at once).
    */
-  getParts(keys: readonly string[]): Promise<MultiGetResult>;
+  getParts(keys: readonly string[], options?: GetPartsOptions): Promise<MultiGetResult>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
@@ -45,8 +47,14 @@ export interface StoredRecord {
   values: RecordValues;
 }
 
+export interface GetPartsOptions {
+  maxValueBytes?: number;
+}
+
 export interface MultiGetResult {
   values: Map<string, Uint8Array>;
+  /** Keys whose value was over `maxValueBytes`: found, not returned. */
+  oversized?: string[];
   errors: number;
   /** What went wrong, one line per failed server, for the viewer to show. */
   errorMessages?: string[];

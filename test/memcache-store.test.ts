@@ -65,8 +65,11 @@ describe('MemcacheStore against two real memcached servers', () => {
     const dead = await startMemcached();
     const store = new MemcacheStore(`${a.address},${dead.address}`);
     const keys = allPartKeys({ keyPrefix: 'deadtest' });
-    for (const key of keys)
-      await store.client.set(key, encodeRecord(summarize(sampleRecord({ calls: 0 }))), { expires: 60 });
+    const value = encodeRecord(summarize(sampleRecord({ calls: 0 })));
+    await multiSet(
+      store.client,
+      keys.map((key) => ({ key, value, expiresSeconds: 60 })),
+    );
     await dead.stop();
     const { values, errors, errorMessages } = await store.getParts(keys);
     assert.equal(errors, 1);

@@ -1,5 +1,12 @@
+import { createHash } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
-import { type DecodeFailure, decodeRecord, isFullRecord, RecordDecodeError } from '../core/codec.js';
+import {
+  type DecodeFailure,
+  decodeRecord,
+  isFullRecord,
+  READ_BOUNDS,
+  RecordDecodeError,
+} from '../core/codec.js';
 import type { RequestRecord, RequestSummary } from '../core/record.js';
 import type { RecordStore } from '../stores/record-store.js';
 import { usableSummary } from './usable-summary.js';
@@ -25,10 +32,18 @@ function reasonOf(error: unknown): DecodeFailure | 'error' {
   return error instanceof RecordDecodeError ? error.reason : 'error';
 }
 
-/** What a part key held last time, decoded (or why not), so an unchanged value is not decoded again. */
-type CachedPart =
+/**
+ * What a part key held last time, decoded (or why not), so an unchanged value is not decoded again.
+ * A readable part keeps its bytes (at most `READ_BOUNDS.part.maxValueBytes`, a few hundred usually);
+ * a value that was skipped keeps only a digest of them: 1000 slots of junk must not stay in memory.
+ */
+export type CachedPart =
   | { bytes: Buffer; summary: RequestSummary }
-  | { bytes: Buffer; failure: DecodeFailure | 'error' };
+  | { digest: string; failure: DecodeFailure | 'error' };
+
+function digestOf(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
 
 /**
  * Decoded parts by key, kept between dashboard views. Inflating and parsing 1000 values costs
@@ -43,19 +58,27 @@ export class PartCache {
     return this._entries.size;
   }
 
+  /** Bytes of stored values the cache holds (readable parts only; skipped values keep a digest). */
+  get heldBytes(): number {
+    let total = 0;
+    for (const entry of this._entries.values()) if ('bytes' in entry) total += entry.bytes.length;
+    return total;
+  }
+
   /** The decoded part for these bytes at this key: from the cache when the bytes are the same. */
   decode(key: string, value: Uint8Array): CachedPart {
     const bytes = Buffer.isBuffer(value)
       ? value
       : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     const cached = this._entries.get(key);
-    if (cached?.bytes.equals(bytes)) return cached;
+    if (cached && ('bytes' in cached ? cached.bytes.equals(bytes) : cached.digest === digestOf(bytes)))
+      return cached;
     let entry: CachedPart;
     try {
-      const summary = usableSummary(decodeRecord(bytes));
-      entry = summary ? { bytes, summary } : { bytes, failure: 'shape' };
+      const summary = usableSummary(decodeRecord(bytes, 'part'));
+      entry = summary ? { bytes, summary } : { digest: digestOf(bytes), failure: 'shape' };
     } catch (error) {
-      entry = { bytes, failure: reasonOf(error) };
+      entry = { digest: digestOf(bytes), failure: reasonOf(error) };
     }
     this._entries.set(key, entry);
     return entry;
@@ -83,8 +106,13 @@ export async function readParts(
   };
   let values: Map<string, Uint8Array>;
   try {
-    const result = await store.getParts(keys);
+    // Values over a part's bound are not even kept by the store: counted here as skipped (`size`).
+    const result = await store.getParts(keys, { maxValueBytes: READ_BOUNDS.part.maxValueBytes });
     values = result.values;
+    const oversized = result.oversized?.length ?? 0;
+    read.found += oversized;
+    read.skipped += oversized;
+    if (oversized > 0) read.skippedReasons.size = oversized;
     read.storeErrors = result.errors;
     read.storeErrorMessages = result.errorMessages ?? [];
   } catch (error) {
@@ -133,7 +161,7 @@ export async function readFull(store: RecordStore, key: string, startMs: number)
   if (!value) return { kind: 'missing' };
   let record: RequestSummary | RequestRecord;
   try {
-    record = decodeRecord(value);
+    record = decodeRecord(value, 'full');
   } catch (error) {
     return { kind: 'unreadable', reason: describe(error) };
   }
