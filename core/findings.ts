@@ -102,8 +102,16 @@ function findNPlusOne(calls: readonly RpcCall[], counted: readonly number[], min
       message: `${run.length} sequential ${first.service_call_name} calls of one shape from one line: one batched call would do`,
     });
   };
+  // Only names made minRun+ times can make a run: the others are never fingerprinted (this runs
+  // on the app's side for every record, for the part's counts).
+  const perName = new Map<string, number>();
+  for (const index of counted) {
+    const name = calls[index].service_call_name;
+    perName.set(name, (perName.get(name) ?? 0) + 1);
+  }
   for (const index of counted) {
     const call = calls[index];
+    if ((perName.get(call.service_call_name) ?? 0) < minRun) continue;
     const key = `${call.service_call_name}\u0000${fingerprint(call.request_data_summary)}\u0000${callSite(call)}`;
     const run = runs.get(key);
     if (run && call.start_offset_milliseconds + EPSILON_MS >= endOf(calls[run[run.length - 1]])) {
@@ -121,7 +129,7 @@ function findDuplicates(calls: readonly RpcCall[], counted: readonly number[]): 
   const groups = new Map<string, number[]>();
   for (const index of counted) {
     const call = calls[index];
-    if (!isCompleteSummary(call.request_data_summary)) continue;
+    if (!call.request_data_summary) continue;
     const key = `${call.service_call_name}\u0000${call.request_data_summary}`;
     const group = groups.get(key);
     if (group) group.push(index);
@@ -129,7 +137,8 @@ function findDuplicates(calls: readonly RpcCall[], counted: readonly number[]): 
   }
   const findings: Finding[] = [];
   for (const group of groups.values()) {
-    if (group.length < 2) continue;
+    // Repeated summaries only are checked for completeness: most calls' summaries differ.
+    if (group.length < 2 || !isCompleteSummary(calls[group[0]].request_data_summary)) continue;
     const first = calls[group[0]];
     findings.push({
       kind: 'duplicate',
@@ -147,6 +156,13 @@ function findDuplicates(calls: readonly RpcCall[], counted: readonly number[]): 
 function callerFunction(call: RpcCall): string | undefined {
   const frame = appFrame(call.call_stack);
   return frame ? `${frame.class_or_file_name}#${frame.function_name}` : undefined;
+}
+
+function distinctShapes(calls: readonly RpcCall[], run: readonly number[]): boolean {
+  const shapes = new Set(
+    run.map((i) => `${calls[i].service_call_name} ${fingerprint(calls[i].request_data_summary)}`),
+  );
+  return shapes.size === run.length;
 }
 
 function findParallelizable(
@@ -170,11 +186,9 @@ function findParallelizable(
     if (run.length >= minSequential) {
       const durations = run.map((i) => calls[i].duration_milliseconds);
       const saved = durations.reduce((a, b) => a + b, 0) - Math.max(...durations);
-      // Calls of one shape in a row are an N+1's business, not this finding's.
-      const shapes = new Set(
-        run.map((i) => `${calls[i].service_call_name} ${fingerprint(calls[i].request_data_summary)}`),
-      );
-      if (saved >= minSavedMs && shapes.size === run.length) {
+      // Calls of one shape in a row are an N+1's business, not this finding's (checked last: it
+      // fingerprints every call of the run).
+      if (saved >= minSavedMs && distinctShapes(calls, run)) {
         findings.push({
           kind: 'parallelizable',
           call_name: calls[run[0]].service_call_name,
