@@ -1,5 +1,5 @@
 import { clip, summarize } from './build-record.js';
-import { encodeRecord } from './codec.js';
+import { encodeRecord, READ_BOUNDS } from './codec.js';
 import type { RequestRecord, RpcCall } from './record.js';
 
 export interface FittedValues {
@@ -70,7 +70,9 @@ function withFirstRpcStats(record: RequestRecord, keep: number): RequestRecord {
  * Never throws on size: an oversize request is stored smaller, not lost.
  */
 export function fitRecord(record: RequestRecord, maxValueBytes: number): FittedValues | undefined {
-  let current = record;
+  // Never more calls than a reader reads (READ_BOUNDS: a record past them is refused whole).
+  const maxCalls = READ_BOUNDS.full.maxCalls;
+  let current = record.individual_stats.length > maxCalls ? withFirstCalls(record, maxCalls) : record;
   let full = encodeRecord(current);
   const fits = () => full.length <= maxValueBytes;
   const tryStep = (next: RequestRecord | undefined) => {
