@@ -112,7 +112,7 @@ export interface Incompleteness {
   root_pending?: boolean;
   /** Calls beyond `maxCallsPerRequest`, never stored. */
   dropped_calls?: number;
-  /** No call stacks captured: the request started while `maxStackCapturesPerSecond` was spent. */
+  /** No call stacks captured: the request started while the stack budget (`maxStackTimeShare`) was spent. */
   stacks_skipped?: boolean;
   /** Call stacks removed by the size ladder. */
   stacks_dropped?: boolean;

@@ -3,6 +3,7 @@ import { type BuildOptions, buildRecord } from '../core/build-record.js';
 import { type CapturedCallSites, formatCallSites } from '../core/call-site.js';
 import type { RequestRecord, StackFrame } from '../core/record.js';
 import { hrDiffMs } from '../core/units.js';
+import type { StackBudget } from './stack-budget.js';
 
 /** What the processor holds of one request until it is written. */
 export interface OpenRequest {
@@ -33,7 +34,9 @@ function hasExplicitStart(span: ReadableSpan): boolean {
 export function buildOpenRequest(
   request: OpenRequest,
   pendingSpanIds: ReadonlySet<string>,
-  options: { maxStack: number } & Required<Pick<BuildOptions, 'redactor' | 'maxContextSpans'>> &
+  options: { maxStack: number; stackBudget?: StackBudget } & Required<
+    Pick<BuildOptions, 'redactor' | 'maxContextSpans'>
+  > &
     Pick<BuildOptions, 'normalizePath'>,
 ): RequestRecord {
   const t0 = performance.now();
@@ -52,7 +55,10 @@ export function buildOpenRequest(
         // Nested calls share a capture (see _join): format it once.
         const known = formatted.get(sites);
         if (known) return known;
+        const t = performance.now();
         const frames = formatCallSites(sites, options.maxStack);
+        // Formatting is main-thread time spent on stacks too: the budget counts it.
+        options.stackBudget?.spendTime(performance.now() - t);
         formatted.set(sites, frames);
         return frames;
       },

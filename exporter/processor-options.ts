@@ -36,11 +36,14 @@ export interface AppstatsSpanProcessorOptions extends RedactionOptions {
   /** Capture the caller's stack when a CLIENT span starts. Default true. */
   captureStacks?: boolean;
   /**
-   * Stack captures per second, across requests (a CLIENT call's stack costs ~10-30 µs of the app's
-   * main thread). Decided per request: a request that starts while the budget is spent records no
-   * stacks (`incomplete.stacks_skipped`), so a busy app's overhead stays bounded while a quiet one
-   * gets every stack. Default 2000; `Infinity` for every request.
+   * Share of the app's main thread that call stacks may take, 0..1: capturing them as calls start
+   * (10 to 30 µs each) and formatting them when records are built. Decided per request: a request
+   * that starts while the share is spent records no stacks (`incomplete.stacks_skipped`), so a busy
+   * app's overhead stays bounded while a quiet one gets every stack. Default 0.02 (2%); 1 for every
+   * request.
    */
+  maxStackTimeShare?: number;
+  /** Optionally also a cap on stack captures per second, across requests. Default none. */
   maxStackCapturesPerSecond?: number;
 }
 

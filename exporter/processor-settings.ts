@@ -20,8 +20,12 @@ export interface ProcessorSettings {
   readonly maxStack: number;
   readonly captureStacks: boolean;
   readonly maxStackCapturesPerSecond: number;
+  readonly maxStackTimeShare: number;
   readonly redactor: Redactor;
 }
+
+/** 2% of the main thread for call stacks: a busy app pays a bounded amount (docs/performance.md). */
+const DEFAULT_STACK_TIME_SHARE = 0.02;
 
 function clampInt(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -45,9 +49,13 @@ export function resolveProcessorSettings(options: AppstatsSpanProcessorOptions):
   const fractionOk = fraction >= 0 && fraction <= 1;
   if (!fractionOk) diag.warn(`appstats: recordFraction must be in 0..1, got ${fraction}; using 1`);
   const maxStack = clampInt('maxStack', options.maxStack, DEFAULT_MAX_STACK, 0);
-  const perSecond = options.maxStackCapturesPerSecond ?? 2000;
+  const perSecond = options.maxStackCapturesPerSecond ?? Number.POSITIVE_INFINITY;
   if (!(perSecond >= 0))
-    diag.warn(`appstats: maxStackCapturesPerSecond must be >= 0, got ${perSecond}; using 2000`);
+    diag.warn(`appstats: maxStackCapturesPerSecond must be >= 0, got ${perSecond}; using no cap`);
+  const share = options.maxStackTimeShare ?? DEFAULT_STACK_TIME_SHARE;
+  const shareOk = share >= 0 && share <= 1;
+  if (!shareOk)
+    diag.warn(`appstats: maxStackTimeShare must be in 0..1, got ${share}; using ${DEFAULT_STACK_TIME_SHARE}`);
   return {
     recordFraction: fractionOk ? fraction : 1,
     shouldRecord: options.shouldRecord,
@@ -61,7 +69,8 @@ export function resolveProcessorSettings(options: AppstatsSpanProcessorOptions):
     maxRequestAgeMs: clampInt('maxRequestAgeMs', options.maxRequestAgeMs, 300_000, 1),
     maxStack,
     captureStacks: (options.captureStacks ?? true) && maxStack > 0,
-    maxStackCapturesPerSecond: perSecond >= 0 ? perSecond : 2000,
+    maxStackCapturesPerSecond: perSecond >= 0 ? perSecond : Number.POSITIVE_INFINITY,
+    maxStackTimeShare: shareOk ? share : DEFAULT_STACK_TIME_SHARE,
     redactor: createRedactor(options),
   };
 }

@@ -57,7 +57,10 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   constructor(options: AppstatsSpanProcessorOptions = {}) {
     this._exporter = options.exporter ?? new AppstatsExporter();
     this._settings = resolveProcessorSettings(options);
-    this._stackBudget = new StackBudget(this._settings.maxStackCapturesPerSecond);
+    this._stackBudget = new StackBudget({
+      perSecond: this._settings.maxStackCapturesPerSecond,
+      share: this._settings.maxStackTimeShare,
+    });
     this._sweepTimer = setInterval(
       () => this._sweep(),
       Math.min(30_000, Math.max(1000, this._settings.maxRequestAgeMs / 4)),
@@ -256,8 +259,9 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       if (outer) {
         request.stacks.set(id, outer);
       } else {
+        const t0 = performance.now();
         request.stacks.set(id, captureCallSites(this._settings.maxStack));
-        this._stackBudget.spend();
+        this._stackBudget.spendCapture(performance.now() - t0);
       }
     }
   }
@@ -305,6 +309,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
         normalizePath: this._settings.normalizePath,
         redactor: this._settings.redactor,
         maxContextSpans: this._settings.maxContextSpans,
+        stackBudget: this._stackBudget,
       }),
     );
   }

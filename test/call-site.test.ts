@@ -119,9 +119,9 @@ describe('call sites', () => {
 describe('the stack budget', () => {
   it('refills at its rate, holds one second of captures, and lets a request overspend', () => {
     let now = 0;
-    const budget = new StackBudget(10, () => now);
+    const budget = new StackBudget({ perSecond: 10 }, () => now);
     assert.equal(budget.hasRoom(), true);
-    for (let i = 0; i < 25; i++) budget.spend(); // one request of 25 calls: 15 in debt
+    for (let i = 0; i < 25; i++) budget.spendCapture(0); // one request of 25 calls: 15 in debt
     assert.equal(budget.hasRoom(), false);
     now = 1000; // +10 tokens: still 5 in debt
     assert.equal(budget.hasRoom(), false);
@@ -129,10 +129,28 @@ describe('the stack budget', () => {
     assert.equal(budget.hasRoom(), true);
     now = 100_000; // a long quiet spell refills one second's worth, no more
     assert.equal(budget.hasRoom(), true);
-    for (let i = 0; i < 10; i++) budget.spend();
+    for (let i = 0; i < 10; i++) budget.spendCapture(0);
     assert.equal(budget.hasRoom(), false);
-    assert.equal(new StackBudget(Number.POSITIVE_INFINITY).hasRoom(), true);
-    assert.equal(new StackBudget(0).hasRoom(), false);
+    assert.equal(new StackBudget({}).hasRoom(), true);
+    assert.equal(new StackBudget({ perSecond: 0 }).hasRoom(), false);
+  });
+
+  it('bounds the share of main-thread time spent on stacks, formatting included', () => {
+    let now = 0;
+    const budget = new StackBudget({ share: 0.02 }, () => now); // 20 ms of each second
+    assert.equal(budget.hasRoom(), true);
+    budget.spendCapture(15);
+    budget.spendTime(10); // formatting: 5 ms in debt
+    assert.equal(budget.hasRoom(), false);
+    now = 200; // +4 ms: still in debt
+    assert.equal(budget.hasRoom(), false);
+    now = 300; // +2 ms: room again
+    assert.equal(budget.hasRoom(), true);
+    now = 1_000_000; // holds at most one second's worth: 20 ms
+    assert.equal(budget.hasRoom(), true);
+    budget.spendCapture(20.5);
+    assert.equal(budget.hasRoom(), false);
+    assert.equal(new StackBudget({ share: 0 }).hasRoom(), false);
   });
 
   it('gives a request all its stacks or none, and says when the budget skipped them', async () => {

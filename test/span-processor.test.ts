@@ -37,7 +37,8 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
     const tee = new TeeExporter(
       new AppstatsExporter({ memcache: memcached.address, keyPrefix: 'concurrent' }),
     );
-    const processor = new AppstatsSpanProcessor({ exporter: tee });
+    // Every stack (a burst of 200 would spend the default 2% share): this test is about grouping.
+    const processor = new AppstatsSpanProcessor({ exporter: tee, maxStackTimeShare: 1 });
     const provider = newRegisteredProvider([processor]);
     const server = await listen(async (req, res) => {
       const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));

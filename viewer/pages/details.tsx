@@ -42,7 +42,7 @@ export function incompletenessNotes(incomplete: Incompleteness | undefined): str
   if (incomplete.stacks_dropped) notes.push('call stacks were dropped to fit the value size limit');
   if (incomplete.stacks_skipped)
     notes.push(
-      'call stacks were not captured: the stack budget (maxStackCapturesPerSecond) was spent when it started',
+      'call stacks were not captured: the stack budget (maxStackTimeShare) was spent when it started',
     );
   if (incomplete.details_clipped)
     notes.push('summaries and attributes were shortened to fit the value size limit');
