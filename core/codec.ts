@@ -36,8 +36,9 @@ export const COMPRESS_FROM_BYTES = 1024;
  *
  * A part is a request's summary: its path (clipped at 2048 chars), its query (under Node's 16 KiB
  * header limit) and one rpc_stats entry per distinct call name (names clipped at 300 chars; the size
- * ladder keeps 100 at most when it has to cut): a few hundred bytes usually, far under 64 KiB.
- * 1000 parts at the bound hold 64 MB of JSON at most.
+ * ladder keeps 100 at most when it has to cut, and the writer keeps 100 in a part): a few hundred
+ * bytes usually, far under 64 KiB. 1000 parts at the bound hold 64 MB of JSON at most, and 100
+ * rpc_stats each (every one a row of the dashboard's breakdowns) cost the page ~1 s.
  *
  * A full record is under 1 MB deflated (memcached's item limit, enforced by the ladder); its JSON
  * inflates 3-10x (deflate of JSON with stacks stored once per distinct stack): 16 MiB leaves room for
@@ -45,7 +46,7 @@ export const COMPRESS_FROM_BYTES = 1024;
  */
 export const READ_BOUNDS = Object.freeze({
   /** maxCalls 0: a part has no calls; a full record found at a part key is read as its summary. */
-  part: Object.freeze({ maxValueBytes: 64 * 1024, maxJsonBytes: 64 * 1024, maxRpcStats: 500, maxCalls: 0 }),
+  part: Object.freeze({ maxValueBytes: 64 * 1024, maxJsonBytes: 64 * 1024, maxRpcStats: 100, maxCalls: 0 }),
   full: Object.freeze({
     maxValueBytes: 2 * 1024 * 1024,
     maxJsonBytes: 16 * 1024 * 1024,

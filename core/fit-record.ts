@@ -100,6 +100,10 @@ export function fitRecord(record: RequestRecord, maxValueBytes: number): FittedV
   }
   // The part is a subset of the full record, so it nearly always fits when the full does; deflate
   // gives no guarantee, hence the check.
-  const part = encodeRecord(summarize(current));
+  // A reader reads at most READ_BOUNDS.part.maxRpcStats in a part: the most frequent are kept.
+  const maxStats = READ_BOUNDS.part.maxRpcStats;
+  const part = encodeRecord(
+    summarize(current.rpc_stats.length > maxStats ? withFirstRpcStats(current, maxStats) : current),
+  );
   return part.length <= maxValueBytes ? { record: current, part, full } : undefined;
 }

@@ -123,7 +123,9 @@ function fetchFromServer(
       if (failure !== undefined) markDown(client, server);
       resolveBatch(failure);
     };
-    if (maxValueBytes !== undefined) limitValues(server, seq, maxValueBytes);
+    // What the keys could hold at the bound (plus header, extras and key each): more is not ours.
+    if (maxValueBytes !== undefined)
+      limitValues(server, seq, maxValueBytes, keys.length * (maxValueBytes + 24 + 4 + 250));
     const disarm = armDeadline(server, seq, resolve);
     const onResponse: ResponseHandler = (response) => {
       const { opcode, status } = response.header;
