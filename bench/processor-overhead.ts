@@ -140,10 +140,7 @@ for (let round = 0; round < ROUNDS; round++) {
   results.bare.push(await timeVariant('bare', noop));
   results.appstats.push(await timeVariant('appstats', appstatsProcessor()));
   results.everyStack.push(
-    await timeVariant(
-      'appstats, a stack for every call',
-      appstatsProcessor({ maxStackTimeShare: 1 }),
-    ),
+    await timeVariant('appstats, a stack for every call', appstatsProcessor({ maxStackTimeShare: 1 })),
   );
   results.noStacks.push(
     await timeVariant('appstats, captureStacks: false', appstatsProcessor({ captureStacks: false })),

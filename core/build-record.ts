@@ -19,7 +19,6 @@ import {
   type RequestRecord,
   type RequestSummary,
   type RpcCall,
-  type RpcStat,
   type StackFrame,
 } from './record.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -252,7 +251,8 @@ export function buildRecord(request: RequestSpans, options: BuildOptions = {}): 
     start_timestamp_milliseconds: roundMs(hrTimeToMs(root.startTime)),
     http_method: http.method,
     http_path: path,
-    http_query: resolved.redactor.query(http.query),
+    // Redacted, then clipped like the path: a part must stay far under the reader's 64 KiB bound.
+    http_query: clip(resolved.redactor.query(http.query), MAX_PATH_CHARS),
     http_status: http.status,
     duration_milliseconds: rootPending ? 0 : roundMs(Math.max(0, hrTimeToMs(root.duration))),
     overhead_walltime_milliseconds: roundMs(request.overheadMs ?? 0),

@@ -72,14 +72,16 @@ export function isConnectionSetUp(name: string): boolean {
  * shape. Findings group by it; the dashboard's statement rows too.
  */
 export function fingerprint(summary: string): string {
-  return summary
-    .replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"/g, '?')
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '?')
-    .replace(/\b0x[0-9a-f]+\b|\b[0-9a-f]{16,}\b/gi, '?')
-    // ioredis masks arguments as `[2 other arguments]`: that count is part of the shape.
-    .replace(/(^|[^\w$])-?\d+(?:\.\d+)?(?![\w]| other argument)/g, '$1?')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    summary
+      .replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"/g, '?')
+      .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '?')
+      .replace(/\b0x[0-9a-f]+\b|\b[0-9a-f]{16,}\b/gi, '?')
+      // ioredis masks arguments as `[2 other arguments]`: that count is part of the shape.
+      .replace(/(^|[^\w$])-?\d+(?:\.\d+)?(?![\w]| other argument)/g, '$1?')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /**

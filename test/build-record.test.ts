@@ -247,6 +247,23 @@ describe('buildRecord', () => {
     assert.deepEqual(record.incomplete, { pending_calls: 1, dropped_calls: 4 });
   });
 
+  it('clips a megabyte-long query like the path', () => {
+    const collector = spansOf((tracer) => {
+      tracer
+        .startSpan('GET', {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': 'GET',
+            'url.path': '/q',
+            'url.query': `a=${'x'.repeat(100_000)}`,
+          },
+        })
+        .end();
+    });
+    const record = buildRecord({ root: collector.ended[0], descendants: [] });
+    assert.equal(record.http_query.length, 2048);
+  });
+
   it('clips a megabyte-long job name used as the path', () => {
     const collector = spansOf((tracer) => {
       tracer.startSpan('x'.repeat(1_000_000)).end();

@@ -156,7 +156,11 @@ describe('values past the reader bounds: refused as `size`, counted, the pages a
     const page = await viewer.request('/');
     assert.equal(page.status, 200);
     const text = await page.text();
-    assert.match(text, /the answers to one read passed/, text.slice(text.indexOf('store-errors'), text.indexOf('store-errors') + 600));
+    assert.match(
+      text,
+      /the answers to one read passed/,
+      text.slice(text.indexOf('store-errors'), text.indexOf('store-errors') + 600),
+    );
     // Junk under the part bound is read, decoded (and refused) once, and only a digest is kept.
     const small = Buffer.alloc(60_000, 0x78);
     await write(allPartKeys(keyOptions).map((key) => ({ key, value: small })));
