@@ -23,6 +23,18 @@ export function statementOperation(statement: string | undefined): string | unde
   return match ? match[1].toUpperCase() : undefined;
 }
 
+/**
+ * SQL keywords and Redis commands read in capitals (`postgresql.SELECT`, `redis.HGETALL`), however
+ * the instrumentation spelled them (ioredis says `hgetall`); other systems' operations are kept as
+ * given (`mongodb.find`). A multi-word operation (`PIPELINE hgetall`) is kept as given too.
+ */
+const CAPITALISED_SYSTEMS =
+  /^(postgresql|mysql|mariadb|mssql|microsoft\.sql_server|oracle|oracle\.db|sqlite|db2|ibm\.db2|cockroachdb|redis|valkey|h2|clickhouse|trino|spanner|gcp\.spanner)$/i;
+
+function casedOperation(system: string, operation: string): string {
+  return CAPITALISED_SYSTEMS.test(system) && !operation.includes(' ') ? operation.toUpperCase() : operation;
+}
+
 function statementOf(a: Attributes): string | undefined {
   return str(a['db.query.text']) ?? str(a['db.statement']);
 }
@@ -43,7 +55,7 @@ export function callName(span: Pick<ReadableSpan, 'name' | 'kind' | 'attributes'
     const operation =
       str(a['db.operation.name']) ?? str(a['db.operation']) ?? statementOperation(statementOf(a));
     // Connection set-up spans carry the system but no operation: their own names say more.
-    if (operation) return `${dbSystem}.${operation.includes(' ') ? operation : operation.toUpperCase()}`;
+    if (operation) return `${dbSystem}.${casedOperation(dbSystem, operation)}`;
   }
   const rpcService = str(a['rpc.service']);
   const rpcMethod = str(a['rpc.method']);

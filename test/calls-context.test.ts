@@ -40,12 +40,17 @@ describe('call names from semantic conventions, old and new', () => {
     );
     assert.equal(
       callName(fake(SpanKind.CLIENT, { 'db.system': 'mongodb', 'db.operation': 'find' })),
-      'mongodb.FIND',
+      'mongodb.find',
     );
     assert.equal(
       callName(fake(SpanKind.CLIENT, { 'db.system': 'postgresql' }, 'pg-pool.connect')),
       'pg-pool.connect',
       'connection set-up keeps its span name',
+    );
+    assert.equal(
+      callName(fake(SpanKind.CLIENT, { 'db.system.name': 'in-process-cache', 'db.operation.name': 'get' })),
+      'in-process-cache.get',
+      'other systems keep their spelling',
     );
   });
   it('names outgoing HTTP (fetch and http alike), messaging and rpc', () => {
