@@ -1,4 +1,5 @@
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { COMPACT_PART_VERSION, compactPart, expandPart } from './compact-part.js';
 import {
   RECORD_VERSION,
   type RequestRecord,
@@ -234,7 +235,9 @@ function expandedCall(value: Record<string, unknown>, index: number, calls: read
 export function encodeRecord(record: RequestSummary | RequestRecord): Buffer {
   const stored = isFullRecord(record)
     ? { ...record, individual_stats: storedCalls(record.individual_stats) }
-    : record;
+    : record.v === COMPACT_PART_VERSION
+      ? compactPart(record)
+      : record; // a part of format 1 (a test, another writer) is stored as it is
   const json = Buffer.from(JSON.stringify(stored), 'utf8');
   if (json.length >= COMPRESS_FROM_BYTES) {
     const deflated = deflateRawSync(json, { level: constants.Z_BEST_SPEED });
@@ -249,7 +252,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 type Bounds = (typeof READ_BOUNDS)[ValueKind];
 
-function checkShape(value: unknown, bounds: Bounds): RequestSummary | RequestRecord {
+function checkShape(parsed: unknown, bounds: Bounds): RequestSummary | RequestRecord {
+  // A part of format 2 is an array: expanded to the object every reader knows, then checked as one.
+  const value = Array.isArray(parsed) && parsed[0] === COMPACT_PART_VERSION ? expandPart(parsed) : parsed;
   if (!isObject(value)) throw new RecordDecodeError('shape', 'JSON is not an object');
   if (!READABLE_VERSIONS.includes(value.v)) {
     throw new RecordDecodeError(

@@ -13,11 +13,11 @@
  */
 export const RECORD_VERSION = 2;
 /**
- * The part's format has not changed since version 1, so parts still say 1: a viewer that reads only
- * version 1 keeps showing the dashboard of an app that was upgraded first (its details pages say
- * the full record's version is unknown to it).
+ * 2: a part is a positional array (core/compact-part.ts), a third of its bytes as an object; 1 was
+ * the object. Readers read both; a viewer that knows only 1 skips (and counts) parts of 2, so
+ * upgrade the viewer first.
  */
-export const PART_VERSION = 1;
+export const PART_VERSION = 2;
 
 /** One frame of a call's stack, app frames first as captured (innermost first). */
 export interface StackFrame {

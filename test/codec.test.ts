@@ -44,10 +44,9 @@ describe('encodeRecord / decodeRecord', () => {
     const part = summarize(sampleRecord({ calls: 0 }));
     const small = encodeRecord(part);
     assert.equal(small[0], VALUE_MARKER);
-    const plainLength = 3 + Buffer.byteLength(JSON.stringify(part));
-    assert.ok(plainLength - 3 < COMPRESS_FROM_BYTES, 'a part is below the threshold');
+    assert.ok(small.length - 3 < COMPRESS_FROM_BYTES, 'a part is below the threshold');
     assert.equal(String.fromCharCode(small[2]), 'j', 'a part stays plain: cheap to read 1000 at a time');
-    assert.equal(small.length, plainLength);
+    assert.equal(small.length, 3 + Buffer.byteLength(small.subarray(3).toString()));
     const tiny = {
       v: 1,
       start_timestamp_milliseconds: 1,
@@ -176,11 +175,41 @@ describe('encodeRecord / decodeRecord', () => {
     assert.deepEqual(decodeRecord(encoded), full);
   });
 
-  it('keeps parts at version 1 (their format did not change) and refuses absurd call counts', () => {
-    const full = sampleRecord({ calls: 1 });
-    assert.equal(full.v, 2);
-    assert.equal(summarize(full).v, 1, 'a viewer that reads only version 1 still reads the part');
+  it('stores a part of format 2 as a positional array, a third of the object, and reads it back whole', () => {
+    const full = sampleRecord({ calls: 10 });
+    Object.assign(full, {
+      http_route: '/user/:id',
+      rpc_total_milliseconds: 12.5,
+      rpc_in_flight_milliseconds: 10.25,
+      findings: [{ kind: 'n_plus_one', call_name: 'memcache.Get', count: 6 }],
+      incomplete: { stacks_skipped: true },
+    });
+    const part = summarize(full);
+    assert.equal(part.v, 2);
     assert.equal(full.v, 2, 'the record keeps its own version');
+    const bytes = encodeRecord(part);
+    assert.equal(bytes.subarray(3, 4).toString(), '[', 'an array, not an object');
+    const asObject = plainValue(part);
+    assert.ok(
+      bytes.length * 2 < asObject.length,
+      `${bytes.length} B against ${asObject.length} B as an object`,
+    );
+    assert.deepEqual(decodeRecord(bytes, 'part'), part);
+    const bare = summarize(sampleRecord({ calls: 0 }));
+    assert.deepEqual(decodeRecord(encodeRecord(bare), 'part'), bare, 'absent fields stay absent');
+    const idle = { ...bare, rpc_total_milliseconds: 0, rpc_in_flight_milliseconds: 0 };
+    assert.deepEqual(decodeRecord(encodeRecord(idle), 'part'), idle, 'a request with no call: 0 is kept');
+  });
+
+  it('reads parts of format 1 (an object) and refuses a crafted array like any bad part', () => {
+    const v1 = { ...summarize(sampleRecord({ calls: 2 })), v: 1 };
+    assert.deepEqual(decodeRecord(plainValue(v1), 'part'), v1);
+    rejects(plainValue([2, 'not a time', 'GET']), 'shape', /start_timestamp_milliseconds/);
+    rejects(plainValue([7, 1, 2]), 'shape', /not an object/);
+  });
+
+  it('refuses absurd call counts', () => {
+    const full = sampleRecord({ calls: 1 });
     const crafted = { ...full, individual_stats: Array.from({ length: 5001 }, () => ({})) };
     rejects(plainValue(crafted), 'size', /5001 calls, more than this reader reads in a full record \(5000\)/);
   });
