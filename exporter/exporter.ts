@@ -1,7 +1,6 @@
 import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { fitRecord } from '../core/fit-record.js';
-import type { RequestRecord } from '../core/record.js';
 import {
   type KeyOptions,
   type ResolvedKeyOptions,
@@ -13,6 +12,7 @@ import type { RecordStore, StoredRecord } from '../stores/record-store.js';
 import { resolveStore } from '../stores/resolve-store.js';
 import { RECORD_OVERHEAD_BYTES, resolveLimits, UNBUILT_RECORD_BYTES } from './queue-limits.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
+import { builtRecord, type RecordSource, startOfSource } from './record-source.js';
 
 export interface AppstatsExporterOptions extends KeyOptions {
   /** memcached servers, `host:port[,host:port]`, or a memjs client you own. */
@@ -30,6 +30,13 @@ export interface AppstatsExporterOptions extends KeyOptions {
   maxQueueBytes?: number;
   /** Optional second bound: records waiting for or in a write, by count. Default none (bytes alone). */
   maxInFlightWrites?: number;
+  /**
+   * Build and write only the latest record of each memcache slot (one per `keyDistance` ms): the
+   * earlier ones, not built yet when it comes, would be overwritten in memcache anyway, and the
+   * first build waits one slot for them. Default true. `false`: every record is built and written
+   * at the next turn (a custom store that keeps more than one record per slot).
+   */
+  oneRecordPerSlot?: boolean;
 }
 
 /** What the exporter did, for tests, benchmarks and a health page. */
@@ -41,17 +48,18 @@ export interface ExporterStats {
   failed: number;
   /** Records that did not fit `maxValueBytes` even emptied (only with an absurdly small limit). */
   tooLarge: number;
+  /**
+   * Records never built because a later record of the same memcache slot came before they were
+   * (it would have overwritten them in memcache): not losses, the slot holds the latest request.
+   */
+  superseded: number;
   /** Records waiting for or in a write. */
   inFlight: number;
   /** What those records count for against `maxQueueBytes`. */
   queuedBytes: number;
 }
 
-/**
- * A record, or the function that builds it: the processor hands records over unbuilt, so an
- * exporter that is going to drop one (writes backed up) spares the app the building.
- */
-export type RecordSource = RequestRecord | (() => RequestRecord);
+export type { RecordSource, UnbuiltRecord } from './record-source.js';
 
 /** What the span processor hands records to; `AppstatsExporter` is the one we ship. */
 export interface RecordExporter {
@@ -65,6 +73,12 @@ const MAX_BATCH_RECORDS = 64;
 const MAX_BATCH_BYTES = 1_000_000;
 /** Building runs in slices of this many ms, the app's turns between them. */
 const BUILD_SLICE_MS = 10;
+
+/** A record handed over and not built yet, with the slot it would be written to. */
+interface UnbuiltEntry {
+  source: RecordSource;
+  slotKey?: string;
+}
 
 /** A record encoded and counted against the queue's bound. */
 interface QueuedRecord extends StoredRecord {
@@ -84,9 +98,12 @@ export class AppstatsExporter implements RecordExporter {
   private readonly _maxValueBytes: number;
   private readonly _maxQueueBytes: number;
   private readonly _maxQueueRecords: number;
-  /** Records handed over, to be built from the next turn of the event loop on. */
-  private _unbuilt: RecordSource[] = [];
-  private _buildScheduled: NodeJS.Immediate | undefined;
+  private readonly _oneRecordPerSlot: boolean;
+  /** Records handed over, to be built once their slot's time has passed. */
+  private _unbuilt: UnbuiltEntry[] = [];
+  /** The unbuilt entry of each slot: a later record of the slot takes its place. */
+  private readonly _unbuiltBySlot = new Map<string, UnbuiltEntry>();
+  private _buildScheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** Records built and encoded, waiting for a write. */
   private _ready: QueuedRecord[] = [];
   /** The one write in flight. */
@@ -94,7 +111,7 @@ export class AppstatsExporter implements RecordExporter {
   /** Records (and their bytes) unbuilt, ready or in the write: what the bounds hold. */
   private _queuedRecords = 0;
   private _queuedBytes = 0;
-  private readonly _stats = { exported: 0, dropped: 0, failed: 0, tooLarge: 0 };
+  private readonly _stats = { exported: 0, dropped: 0, failed: 0, tooLarge: 0, superseded: 0 };
   private readonly _dropWarning = new RateLimitedWarning('records dropped, memcache writes are backed up');
   private readonly _failWarning = new RateLimitedWarning('record writes failed');
   private _shutdown = false;
@@ -106,6 +123,7 @@ export class AppstatsExporter implements RecordExporter {
     this._maxValueBytes = limits.maxValueBytes;
     this._maxQueueBytes = limits.maxQueueBytes;
     this._maxQueueRecords = limits.maxQueueRecords;
+    this._oneRecordPerSlot = options.oneRecordPerSlot ?? true;
     const { store, owned } = resolveStore(options);
     this.store = store;
     this._ownsStore = owned;
@@ -118,6 +136,15 @@ export class AppstatsExporter implements RecordExporter {
   export(source: RecordSource): void {
     try {
       if (this._shutdown) return;
+      const start = this._oneRecordPerSlot ? startOfSource(source) : undefined;
+      const slotKey = start === undefined ? undefined : recordKey(start, 'full', this.keyOptions);
+      const sameSlot = slotKey === undefined ? undefined : this._unbuiltBySlot.get(slotKey);
+      if (sameSlot) {
+        // The later request of a slot wins it in memcache: the earlier is never built.
+        sameSlot.source = source;
+        this._stats.superseded++;
+        return;
+      }
       if (
         this._queuedBytes + UNBUILT_RECORD_BYTES > this._maxQueueBytes ||
         this._queuedRecords >= this._maxQueueRecords
@@ -125,7 +152,9 @@ export class AppstatsExporter implements RecordExporter {
         this._drop();
         return;
       }
-      this._unbuilt.push(source);
+      const entry: UnbuiltEntry = { source, slotKey };
+      this._unbuilt.push(entry);
+      if (slotKey !== undefined) this._unbuiltBySlot.set(slotKey, entry);
       this._queuedRecords++;
       this._queuedBytes += UNBUILT_RECORD_BYTES;
       this._scheduleBuild();
@@ -151,12 +180,16 @@ export class AppstatsExporter implements RecordExporter {
    * (nor, behind it, the store's first connection, which memjs fails after 1 s without a turn).
    */
   private _buildSlice(): void {
-    clearImmediate(this._buildScheduled);
+    clearTimeout(this._buildScheduled as NodeJS.Timeout);
+    clearImmediate(this._buildScheduled as NodeJS.Immediate);
     this._buildScheduled = undefined;
     const until = performance.now() + BUILD_SLICE_MS;
     let built = 0;
     while (built < this._unbuilt.length && (built === 0 || performance.now() < until)) {
-      const queued = this._encode(this._unbuilt[built++]);
+      const entry = this._unbuilt[built++];
+      if (entry.slotKey !== undefined && this._unbuiltBySlot.get(entry.slotKey) === entry)
+        this._unbuiltBySlot.delete(entry.slotKey);
+      const queued = this._encode(entry.source);
       this._queuedBytes -= UNBUILT_RECORD_BYTES;
       const fits = queued !== undefined && this._queuedBytes + queued.bytes <= this._maxQueueBytes;
       if (queued && !fits) this._drop(); // larger than its estimate, into a queue that is full
@@ -168,21 +201,30 @@ export class AppstatsExporter implements RecordExporter {
       this._ready.push(queued);
     }
     this._unbuilt.splice(0, built);
-    if (this._unbuilt.length > 0) this._scheduleBuild();
+    if (this._unbuilt.length > 0) this._scheduleBuild(true);
     this._startWrite();
   }
 
-  private _scheduleBuild(): void {
+  /**
+   * The first slice waits one slot (`keyDistance` ms), so that the later requests of a slot take
+   * the place of the earlier ones before any is built; a slice that leaves records unbuilt goes on
+   * at the next turn. Unref'd: a record never keeps the process alive (the register entry flushes
+   * at exit; an app that ends its provider flushes too).
+   */
+  private _scheduleBuild(next = false): void {
     // Outside the request's context, with tracing off: building and writing belong to no request.
-    this._buildScheduled ??= context.with(suppressTracing(ROOT_CONTEXT), () =>
-      setImmediate(() => this._buildSlice()),
-    );
+    this._buildScheduled ??= context.with(suppressTracing(ROOT_CONTEXT), () => {
+      if (next || !this._oneRecordPerSlot) return setImmediate(() => this._buildSlice());
+      const timer = setTimeout(() => this._buildSlice(), this.keyOptions.keyDistance);
+      timer.unref();
+      return timer;
+    });
   }
 
   /** One record, built and encoded; undefined (counted) when that failed. Never throws. */
   private _encode(source: RecordSource): QueuedRecord | undefined {
     try {
-      const record = typeof source === 'function' ? source() : source;
+      const record = builtRecord(source);
       const fitted = fitRecord(record, this._maxValueBytes);
       if (!fitted) {
         this._stats.tooLarge++;

@@ -5,6 +5,7 @@ import { httpFieldsOf } from '../core/build-record.js';
 import { isCallSpan } from '../core/call-names.js';
 import { captureCallSites } from '../core/call-site.js';
 import { addCallerCaptureGate } from '../core/caller-call-sites.js';
+import { hrTimeToMs, roundMs } from '../core/units.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
 import { buildOpenRequest, type OpenRequest } from './open-request.js';
 import type { AppstatsSpanProcessorOptions, ProcessorStats } from './processor-options.js';
@@ -303,15 +304,17 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     this._stats.recorded++;
     // Handed over unbuilt: an exporter that would drop the record (writes backed up) never builds
     // it, so a saturated appstats costs the app next to nothing.
-    this._exporter.export(() =>
-      buildOpenRequest(request, pendingSpanIds, {
-        maxStack: this._settings.maxStack,
-        normalizePath: this._settings.normalizePath,
-        redactor: this._settings.redactor,
-        maxContextSpans: this._settings.maxContextSpans,
-        stackBudget: this._stackBudget,
-      }),
-    );
+    this._exporter.export({
+      startMs: roundMs(hrTimeToMs(request.root.startTime)),
+      build: () =>
+        buildOpenRequest(request, pendingSpanIds, {
+          maxStack: this._settings.maxStack,
+          normalizePath: this._settings.normalizePath,
+          redactor: this._settings.redactor,
+          maxContextSpans: this._settings.maxContextSpans,
+          stackBudget: this._stackBudget,
+        }),
+    });
   }
 
   /** Writes requests whose root never ended, as they stand, once they are older than the bound. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
-import { allPartKeys } from '../core/record-key.js';
+import { decodeRecord } from '../core/codec.js';
+import { allPartKeys, recordKey } from '../core/record-key.js';
 import { AppstatsExporter, type ExporterStats } from '../exporter/exporter.js';
 import { RateLimitedWarning } from '../exporter/rate-limited-log.js';
 import { MemcacheStore } from '../stores/memcache-store.js';
@@ -28,10 +29,12 @@ function stalledStore(): RecordStore & { writes: number } {
   };
 }
 
+// Tests of building, batching and bounds build and write every record (oneRecordPerSlot: false);
+// the one of superseding tests the default.
 describe('AppstatsExporter', () => {
   it('builds nothing in export(): records handed over are built at the next turns, off the span end', async () => {
     const store = new MemoryStore();
-    const exporter = new AppstatsExporter({ store });
+    const exporter = new AppstatsExporter({ oneRecordPerSlot: false, store });
     let built = 0;
     const builder = () => sampleRecord({ calls: 3, start: 1_800_000_000_000 + built++ * 100 });
     for (let i = 0; i < 10; i++) exporter.export(builder);
@@ -80,14 +83,14 @@ describe('AppstatsExporter', () => {
 
   it('maxInFlightWrites, when set, bounds the records waiting by count too', async () => {
     const store = stalledStore();
-    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 2 });
+    const exporter = new AppstatsExporter({ oneRecordPerSlot: false, store, maxInFlightWrites: 2 });
     let built = 0;
     for (let i = 0; i < 10; i++)
       exporter.export(() => sampleRecord({ calls: 3, start: 1_800_000_000_000 + built++ * 100 }));
     await nextTurn();
     assert.equal(built, 2, 'only the two records that could be written were built');
     const { queuedBytes, ...rest } = exporter.stats();
-    assert.deepEqual(rest, { exported: 0, dropped: 8, failed: 0, tooLarge: 0, inFlight: 2 });
+    assert.deepEqual(rest, { exported: 0, dropped: 8, failed: 0, tooLarge: 0, superseded: 0, inFlight: 2 });
     assert.ok(queuedBytes > 0);
   });
 
@@ -130,7 +133,7 @@ describe('AppstatsExporter', () => {
       getParts: (keys) => memory.getParts(keys),
       close: async () => {},
     };
-    const exporter = new AppstatsExporter({ store, maxInFlightWrites: 80 });
+    const exporter = new AppstatsExporter({ oneRecordPerSlot: false, store, maxInFlightWrites: 80 });
     let release: () => void = () => {};
     hold = new Promise<void>((resolve) => (release = resolve));
     exporter.export(sampleRecord({ start: 1_800_000_000_000 }));
@@ -149,6 +152,7 @@ describe('AppstatsExporter', () => {
       dropped: 0,
       failed: 0,
       tooLarge: 0,
+      superseded: 0,
       inFlight: 0,
       queuedBytes: 0,
     });
@@ -212,6 +216,34 @@ describe('AppstatsExporter', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('by default builds and writes only the latest record of a slot; the others are superseded, never built', async () => {
+    const store = new MemoryStore();
+    const exporter = new AppstatsExporter({ store });
+    const built: number[] = [];
+    const unbuilt = (startMs: number, n: number) => ({
+      startMs,
+      build: () => {
+        built.push(n);
+        return { ...sampleRecord({ start: startMs, calls: 1 }), http_path: `/r${n}` };
+      },
+    });
+    const slotA = 1_700_000_000_000;
+    for (let n = 0; n < 40; n++) exporter.export(unbuilt(slotA + (n % 100), n)); // 40 in one 100 ms slot
+    exporter.export(unbuilt(slotA + 100, 40)); // the next slot
+    assert.deepEqual(built, [], 'nothing built in export()');
+    await exporter.forceFlush();
+    assert.deepEqual(built, [39, 40], 'only the latest of each slot was built');
+    const s = exporter.stats();
+    assert.deepEqual([s.exported, s.superseded, s.dropped], [2, 39, 0]);
+    const { values } = await store.getParts([recordKey(slotA, 'part'), recordKey(slotA + 100, 'part')]);
+    assert.deepEqual(
+      [...values.values()].map((bytes) => decodeRecord(bytes, 'part').http_path),
+      ['/r39', '/r40'],
+      'what memcache would have held anyway',
+    );
+    await exporter.shutdown();
   });
 
   it('forceFlush also writes the records exported while it waits', async () => {

@@ -140,12 +140,15 @@ function killHard(server: MemcachedServer): void {
   if (server.process.exitCode === null && server.process.signalCode === null) server.process.kill('SIGKILL');
 }
 
+// These tests count every request's write (written, failed, in flight): each record is written,
+// not only the latest of its slot (oneRecordPerSlot: false).
 describe('memcache faults under a real instrumented HTTP app', () => {
   after(() => diag.disable());
 
   it('memcached absent at start: requests served, writes fail fast and are counted, one diag line; records flow once it starts', async () => {
     const port = await freePort();
     const exporter = new AppstatsExporter({
+      oneRecordPerSlot: false,
       memcache: `127.0.0.1:${port}`,
       keyPrefix: 'absent',
       maxInFlightWrites: 20,
@@ -180,6 +183,7 @@ describe('memcache faults under a real instrumented HTTP app', () => {
     const memcached = await startMemcached();
     cleanups.push(() => killHard(memcached));
     const exporter = new AppstatsExporter({
+      oneRecordPerSlot: false,
       memcache: memcached.address,
       keyPrefix: 'killed',
       maxInFlightWrites: 50,
@@ -221,6 +225,7 @@ describe('memcache faults under a real instrumented HTTP app', () => {
       killHard(memcached);
     });
     const exporter = new AppstatsExporter({
+      oneRecordPerSlot: false,
       memcache: memcached.address,
       keyPrefix: 'paused',
       maxInFlightWrites: 10,
@@ -265,7 +270,12 @@ describe('memcache faults under a real instrumented HTTP app', () => {
     // A 5 s memjs timeout: a request that waited on its write would take seconds, not milliseconds.
     const store = new MemcacheStore(`127.0.0.1:${port}`, { timeoutSeconds: 5 });
     cleanups.push(() => store.close());
-    const exporter = new AppstatsExporter({ store, keyPrefix: 'hole', maxInFlightWrites: 10 });
+    const exporter = new AppstatsExporter({
+      oneRecordPerSlot: false,
+      store,
+      keyPrefix: 'hole',
+      maxInFlightWrites: 10,
+    });
     const r = await rig(exporter);
     const mark = diagLines.length;
     const walls: number[] = [];
@@ -304,6 +314,7 @@ describe('memcache faults under a real instrumented HTTP app', () => {
     const { port } = hangUp.address() as { port: number };
     cleanups.push(() => new Promise<void>((resolve) => hangUp.close(() => resolve())));
     const exporter = new AppstatsExporter({
+      oneRecordPerSlot: false,
       memcache: `127.0.0.1:${port}`,
       keyPrefix: 'hangup',
       maxInFlightWrites: 10,

@@ -328,7 +328,11 @@ describe('AppstatsSpanProcessor behind a real NodeTracerProvider, instrumentatio
 
   it('serves every request while memcached is stopped mid-run, counts the failures, and resumes after restart', async () => {
     const own = await startMemcached();
-    const exporter = new AppstatsExporter({ memcache: own.address, keyPrefix: 'outage' });
+    const exporter = new AppstatsExporter({
+      oneRecordPerSlot: false,
+      memcache: own.address,
+      keyPrefix: 'outage',
+    });
     const processor = new AppstatsSpanProcessor({ exporter });
     const provider = newRegisteredProvider([processor]);
     const server = await listen(async (_req, res) => {

@@ -41,7 +41,7 @@ diag.setLogger(
   DiagLogLevel.WARN,
 );
 
-const exporter = new AppstatsExporter({ memcache, keyPrefix: 'burst' });
+const exporter = new AppstatsExporter({ oneRecordPerSlot: false, memcache, keyPrefix: 'burst' });
 const processor = new AppstatsSpanProcessor({ exporter, maxRequestAgeMs: 3000 });
 const provider = testProvider([processor], 'burst');
 const tracer = provider.getTracer('burst');

@@ -1,5 +1,6 @@
 import type { RequestRecord } from '../../core/record.js';
-import type { RecordExporter, RecordSource } from '../../exporter/exporter.js';
+import type { RecordExporter } from '../../exporter/exporter.js';
+import { builtRecord, type RecordSource } from '../../exporter/record-source.js';
 
 /** Forwards to a real exporter and keeps every record, for assertions on what was written. */
 export class TeeExporter implements RecordExporter {
@@ -9,7 +10,7 @@ export class TeeExporter implements RecordExporter {
     readonly records: RequestRecord[] = [],
   ) {}
   export(source: RecordSource): void {
-    const record = typeof source === 'function' ? source() : source;
+    const record = builtRecord(source);
     this.records.push(record);
     this._next?.export(record);
   }
