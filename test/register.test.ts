@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +14,7 @@ import { MemcacheStore } from '../stores/memcache-store.js';
 import { startChildApp, stopChildApp } from './helpers/child-app.js';
 import { type DatastoreEmulator, startDatastoreEmulator } from './helpers/datastore-emulator.js';
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
+import { markedLines } from './helpers/otel-app-records.js';
 
 const REGISTER = fileURLToPath(new URL('../register.ts', import.meta.url));
 
@@ -70,18 +70,6 @@ async function startApp(
   );
   children.add(app.child);
   return { child: app.child, port: Number(app.ready[1]), stderr: app.output };
-}
-
-/** The line after each `// @call <name> (next line)` comment of a fixture, by name (1-based). */
-function markedLines(fixture: string): Map<string, number> {
-  const lines = new Map<string, number>();
-  readFileSync(fixture, 'utf8')
-    .split('\n')
-    .forEach((text, i) => {
-      const match = text.match(/\/\/ @call (\S+) \(next line\)/);
-      if (match) lines.set(match[1], i + 2);
-    });
-  return lines;
 }
 
 /** The parts written under a prefix, waiting (bounded) until `count` are there: writes are async. */
