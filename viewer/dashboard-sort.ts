@@ -1,5 +1,5 @@
-import type { HistoryRow, PathRow, RpcRow } from './aggregate.js';
 import type { HistorySortKey, PathSortKey, RpcSortKey, Sort } from './dashboard-query.js';
+import type { HistoryRow, PathRow, RpcRow } from './dashboard-rows.js';
 
 /** How each dashboard table sorts by each of its keys (the URL's `hsort`, `psort`, `rsort`). */
 
