@@ -33,12 +33,6 @@ import {
 } from './span-fields.js';
 import { clip, hrDiffMs, hrTimeToMs, num, roundMs, str } from './units.js';
 
-export { callName } from './call-names.js';
-export { aggregateRpcStats } from './call-stats.js';
-export { httpFieldsOf } from './span-fields.js';
-// Kept for importers of the old single-file module (the instrumentations clip their summaries).
-export { clip, hrDiffMs, roundMs } from './units.js';
-
 /** Everything the processor knows about one request when it is time to write it. */
 export interface RequestSpans {
   root: ReadableSpan;
@@ -223,7 +217,9 @@ export function buildRecord(request: RequestSpans, options: BuildOptions = {}): 
   const nested = nestedCallIds(individual, contextSpans);
   const outermost = individual.filter((call) => !nested.has(call.span_id));
   const totals = callTotals(individual, nested);
-  const findings = countFindings(findFindings({ individual_stats: individual, context_spans: contextSpans }));
+  const findings = countFindings(
+    findFindings({ individual_stats: individual, context_spans: contextSpans }, {}, nested),
+  );
   const http = httpFieldsOf(root);
   const rootPending = pendingIds.has(rootId);
   const pendingCalls = individual.filter((call) => call.pending).length;

@@ -74,9 +74,8 @@ function callSite(call: RpcCall): string {
 }
 
 /** Indexes of the calls findings may look at: outermost, finished, not connection set-up. */
-function countedCalls(record: Calls): number[] {
+function countedCalls(record: Calls, nested: ReadonlySet<string>): number[] {
   const calls = record.individual_stats;
-  const nested = nestedCallIds(calls, record.context_spans ?? []);
   const counted: number[] = [];
   calls.forEach(function keep(call, index) {
     if (nested.has(call.span_id) || call.pending) return;
@@ -218,9 +217,14 @@ function findParallelizable(
 }
 
 /** Every finding of a record: N+1 first (the bigger win), then duplicates, then parallelizable. */
-export function findFindings(record: Calls, options: FindingOptions = {}): Finding[] {
+export function findFindings(
+  record: Calls,
+  options: FindingOptions = {},
+  /** The record's nested calls, when the caller has them already (`nestedCallIds`). */
+  nested: ReadonlySet<string> = nestedCallIds(record.individual_stats, record.context_spans ?? []),
+): Finding[] {
   const calls = record.individual_stats;
-  const counted = countedCalls(record);
+  const counted = countedCalls(record, nested);
   const bySize = (a: Finding, b: Finding) => b.calls.length - a.calls.length || a.calls[0] - b.calls[0];
   return [
     ...findNPlusOne(calls, counted, options.minRun ?? DEFAULT_MIN_RUN).sort(bySize),

@@ -1,6 +1,7 @@
-import { clip, summarize } from './build-record.js';
+import { summarize } from './build-record.js';
 import { encodeRecord, READ_BOUNDS } from './codec.js';
 import type { RequestRecord, RpcCall } from './record.js';
+import { clip } from './units.js';
 
 export interface FittedValues {
   /** The full record as stored, with `incomplete` saying what the ladder cut. */

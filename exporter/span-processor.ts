@@ -1,10 +1,10 @@
 import { type Context, SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_IGNORE } from '../core/attributes.js';
-import { httpFieldsOf } from '../core/build-record.js';
 import { isCallSpan } from '../core/call-names.js';
 import { captureCallSites } from '../core/call-site.js';
 import { addCallerCaptureGate } from '../core/caller-call-sites.js';
+import { httpFieldsOf } from '../core/span-fields.js';
 import { hrTimeToMs, roundMs } from '../core/units.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
 import { buildOpenRequest, type OpenRequest } from './open-request.js';

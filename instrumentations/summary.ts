@@ -1,4 +1,4 @@
-import { clip } from '../core/build-record.js';
+import { clip } from '../core/units.js';
 
 /*
  * What both instrumentations' summaries share: the original's bound on a summary's length, and the

@@ -7,16 +7,13 @@ import {
   ATTR_COST_MICRODOLLARS,
   ATTR_REQUEST_SUMMARY,
 } from '../core/attributes.js';
-import {
-  aggregateRpcStats,
-  buildRecord,
-  callName,
-  clip,
-  httpFieldsOf,
-  summarize,
-} from '../core/build-record.js';
+import { buildRecord, summarize } from '../core/build-record.js';
+import { callName } from '../core/call-names.js';
+import { aggregateRpcStats } from '../core/call-stats.js';
 import { RECORD_VERSION } from '../core/record.js';
 import { REDACTED } from '../core/redact.js';
+import { httpFieldsOf } from '../core/span-fields.js';
+import { clip } from '../core/units.js';
 import { sampleRecord } from './helpers/records.js';
 import { CollectingProcessor, testProvider } from './helpers/tracing.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { buildRecord, callName, summarize } from '../core/build-record.js';
-import { isCallSpan } from '../core/call-names.js';
+import { buildRecord, summarize } from '../core/build-record.js';
+import { callName, isCallSpan } from '../core/call-names.js';
 import { idSegmentsToParams, pathNormalizer } from '../core/normalize-path.js';
 import { AppstatsSpanProcessor } from '../exporter/span-processor.js';
 import { eventually, newRegisteredProvider, TeeExporter } from './helpers/pipeline.js';

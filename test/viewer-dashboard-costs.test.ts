@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregateRpcStats, summarize } from '../core/build-record.js';
+import { summarize } from '../core/build-record.js';
+import { aggregateRpcStats } from '../core/call-stats.js';
 import { encodeRecord } from '../core/codec.js';
 import type { RequestRecord } from '../core/record.js';
 import { recordKey } from '../core/record-key.js';

@@ -67,7 +67,7 @@ export function detailsView(original: RequestRecord): DetailsView {
   });
   return {
     record,
-    findings: findFindings(record),
+    findings: findFindings(record, {}, nested),
     nested,
     rpcTotalMs: totals.total,
     inFlightMs: totals.inFlight,

@@ -3,8 +3,8 @@
  * summary and `datastore_details`, from the gapic method and request object.
  */
 
-import { clip } from '../../core/build-record.js';
 import type { DatastoreDetails } from '../../core/record.js';
+import { clip } from '../../core/units.js';
 import { DEFAULT_MAX_REPR } from '../summary.js';
 import { isObject, type KeyProto, list, type RequestConfig } from './protos.js';
 import { aggregationText, describeQuery, formatKey, namespaceOfKey } from './query-text.js';

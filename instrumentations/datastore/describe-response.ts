@@ -3,8 +3,8 @@
  * has, and the billed ops.
  */
 
-import { clip } from '../../core/build-record.js';
 import type { BilledOp, DatastoreDetails } from '../../core/record.js';
+import { clip } from '../../core/units.js';
 import { DEFAULT_MAX_REPR } from '../summary.js';
 import { DEFAULT_MAX_DETAIL_KEYS, keyList, keysText, type RequestDescription } from './describe-request.js';
 import { billedOps } from './pricing.js';

@@ -1,4 +1,4 @@
-import { clip } from '../../core/build-record.js';
+import { clip } from '../../core/units.js';
 
 /** How one memjs `Client` method is called and answered: enough to wrap it without reading it. */
 export interface CommandSpec {

@@ -1,4 +1,4 @@
-import { aggregateRpcStats } from '../../core/build-record.js';
+import { aggregateRpcStats } from '../../core/call-stats.js';
 import { RECORD_VERSION, type RequestRecord, type RpcCall } from '../../core/record.js';
 
 /** A record as data, for tests of what reads records (codec, ladder, viewer). */
