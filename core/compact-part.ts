@@ -1,3 +1,4 @@
+import { isObject } from './is-object.js';
 import type { FindingCount, RequestSummary, RpcStat } from './record.js';
 
 /**
@@ -14,10 +15,6 @@ import type { FindingCount, RequestSummary, RpcStat } from './record.js';
 export const COMPACT_PART_VERSION = 2;
 
 const FINDING_KINDS: readonly FindingCount['kind'][] = ['n_plus_one', 'duplicate', 'parallelizable'];
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** An entry, compacted; a hand-made one (a test, another writer) that is not one is kept as it is. */
 function compactStat(stat: RpcStat): unknown {
