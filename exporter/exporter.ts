@@ -1,64 +1,17 @@
 import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import { errorMessage } from '../core/error-message.js';
 import { fitRecord } from '../core/fit-record.js';
-import {
-  type KeyOptions,
-  type ResolvedKeyOptions,
-  recordKey,
-  resolveKeyOptions,
-} from '../core/record-key.js';
-import type { MemjsClient } from '../stores/memjs-client.js';
+import { type ResolvedKeyOptions, recordKey, resolveKeyOptions } from '../core/record-key.js';
 import type { RecordStore, StoredRecord } from '../stores/record-store.js';
 import { resolveStore } from '../stores/resolve-store.js';
+import type { AppstatsExporterOptions, ExporterStats } from './exporter-options.js';
+import { putBatch } from './put-batch.js';
 import { RECORD_OVERHEAD_BYTES, resolveLimits, UNBUILT_RECORD_BYTES } from './queue-limits.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
 import { builtRecord, type RecordSource, startOfSource } from './record-source.js';
 
-export interface AppstatsExporterOptions extends KeyOptions {
-  /** memcached servers, `host:port[,host:port]`, or a memjs client you own. */
-  memcache?: string | MemjsClient;
-  /** Any `RecordStore`; wins over `memcache`. You own it: `shutdown()` does not close it. */
-  store?: RecordStore;
-  /** Expiry of both values. Default 36 hours, the original's. */
-  expiresSeconds?: number;
-  /** Largest value written; the size ladder keeps each value under it. Default 1,000,000 (memcached's item limit is 1 MiB). */
-  maxValueBytes?: number;
-  /**
-   * Bytes of records waiting for or in a write; past it, records are dropped (unbuilt) and
-   * counted. Records wait, within it, for a slow first connection. Default 8 MiB; at least 64 KiB.
-   */
-  maxQueueBytes?: number;
-  /** Optional second bound: records waiting for or in a write, by count. Default none (bytes alone). */
-  maxInFlightWrites?: number;
-  /**
-   * Build and write only the latest record of each memcache slot (one per `keyDistance` ms): the
-   * earlier ones, not built yet when it comes, would be overwritten in memcache anyway, and the
-   * first build waits one slot for them. Default true. `false`: every record is built and written
-   * at the next turn (a custom store that keeps more than one record per slot).
-   */
-  oneRecordPerSlot?: boolean;
-}
-
-/** What the exporter did, for tests, benchmarks and a health page. */
-export interface ExporterStats {
-  exported: number;
-  /** Dropped because the queue was full (`maxQueueBytes`, or `maxInFlightWrites` when set): the total since start. */
-  dropped: number;
-  /** Writes the store rejected (memcache down, timeout). */
-  failed: number;
-  /** Records that did not fit `maxValueBytes` even emptied (only with an absurdly small limit). */
-  tooLarge: number;
-  /**
-   * Records never built because a later record of the same memcache slot came before they were
-   * (it would have overwritten them in memcache): not losses, the slot holds the latest request.
-   */
-  superseded: number;
-  /** Records waiting for or in a write. */
-  inFlight: number;
-  /** What those records count for against `maxQueueBytes`. */
-  queuedBytes: number;
-}
-
+export type { AppstatsExporterOptions, ExporterStats } from './exporter-options.js';
 export type { RecordSource, UnbuiltRecord } from './record-source.js';
 
 /** What the span processor hands records to; `AppstatsExporter` is the one we ship. */
@@ -160,7 +113,7 @@ export class AppstatsExporter implements RecordExporter {
       this._scheduleBuild();
     } catch (error) {
       this._stats.failed++;
-      this._failWarning.warn(`export threw: ${describe(error)}`);
+      this._failWarning.warn(`export threw: ${errorMessage(error)}`);
     }
   }
 
@@ -244,7 +197,7 @@ export class AppstatsExporter implements RecordExporter {
       };
     } catch (error) {
       this._stats.failed++;
-      this._failWarning.warn(`building a record threw: ${describe(error)}`);
+      this._failWarning.warn(`building a record threw: ${errorMessage(error)}`);
       return undefined;
     }
   }
@@ -266,13 +219,13 @@ export class AppstatsExporter implements RecordExporter {
     const batch = this._ready.splice(0, count);
     // Run the write outside the request's context, with tracing off: no spans for our own I/O.
     this._writing = context
-      .with(suppressTracing(ROOT_CONTEXT), () => this._put(batch))
+      .with(suppressTracing(ROOT_CONTEXT), () => putBatch(this.store, batch, this._expiresSeconds))
       .then(({ failed, error }) => {
         this._stats.exported += batch.length - failed;
         if (failed === 0) return;
         this._stats.failed += failed;
         this._failWarning.warn(
-          () => `${this._stats.failed} failed in total since start; last: ${describe(error)}`,
+          () => `${this._stats.failed} failed in total since start; last: ${errorMessage(error)}`,
         );
       })
       .finally(() => {
@@ -281,33 +234,6 @@ export class AppstatsExporter implements RecordExporter {
         this._writing = undefined;
         this._startWrite(); // the records that waited for this write go now
       });
-  }
-
-  /**
-   * Writes a batch; never rejects, whatever the store does (throws at once, rejects, answers
-   * nonsense). Resolves to the records not written, and why.
-   */
-  private async _put(batch: StoredRecord[]): Promise<{ failed: number; error?: unknown }> {
-    const expires = this._expiresSeconds;
-    if (this.store.putRecords) {
-      try {
-        const outcome = await this.store.putRecords(batch, expires);
-        const failed = outcome?.failed;
-        if (Number.isInteger(failed) && failed >= 0 && failed <= batch.length) return outcome;
-        return { failed: batch.length, error: `the store answered ${JSON.stringify(outcome)}` };
-      } catch (error) {
-        // A custom store that rejects after all: nothing of the batch counts as written.
-        return { failed: batch.length, error };
-      }
-    }
-    const results = await Promise.allSettled(
-      // Inside the promise chain: a store that throws at once fails its record, not the app.
-      batch.map(({ keys, values }) =>
-        Promise.resolve().then(() => this.store.putRecord(keys, values, expires)),
-      ),
-    );
-    const failures = results.filter((result) => result.status === 'rejected');
-    return { failed: failures.length, error: failures[0]?.reason };
   }
 
   stats(): ExporterStats {
@@ -335,7 +261,7 @@ export class AppstatsExporter implements RecordExporter {
     try {
       await this.store.close();
     } catch (error) {
-      diag.warn(`appstats: closing the store failed: ${describe(error)}`);
+      diag.warn(`appstats: closing the store failed: ${errorMessage(error)}`);
     }
   }
 
@@ -350,8 +276,4 @@ export class AppstatsExporter implements RecordExporter {
         `(queue full), ${failed} failed, ${tooLarge} too large`,
     );
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

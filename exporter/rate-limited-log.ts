@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { errorMessage } from '../core/error-message.js';
 
 /** A warning's detail, or the function that writes it: evaluated when the line is logged. */
 export type WarningDetail = string | (() => string);
@@ -62,7 +63,7 @@ export class RateLimitedWarning {
     try {
       text = typeof detail === 'function' ? detail() : detail;
     } catch (error) {
-      text = `(the detail threw: ${error instanceof Error ? error.message : String(error)})`;
+      text = `(the detail threw: ${errorMessage(error)})`;
     }
     diag.warn(`appstats: ${this._what}: ${text}${more}`);
   }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/error-message.js';
 import { groupByServer, markDown, type RoutableClient, serversDown } from './memcache-routing.js';
 import type { MemjsClient as Client } from './memjs-client.js';
 import { type Answer, type GuardableServer, guardServer, limitValues, unlimitValues } from './memjs-guard.js';
@@ -144,7 +145,7 @@ function fetchFromServer(
     server.onResponse(seq, onResponse);
     server.onError(seq, (error) => {
       disarm();
-      resolve(`${server.host}:${server.port}: ${error instanceof Error ? error.message : String(error)}`);
+      resolve(`${server.host}:${server.port}: ${errorMessage(error)}`);
     });
     server.write(buildGetkqBatch(keys, seq));
   });
@@ -307,7 +308,7 @@ async function storeRouted(
           if (message) outcome.errorMessages.push(message);
         },
         (error: unknown) => {
-          outcome.errorMessages.push(error instanceof Error ? error.message : String(error));
+          outcome.errorMessages.push(errorMessage(error));
           if (mayFailOver && markDown(client, server)) retry.push(...batch);
           else for (const entry of batch) outcome.failedKeys.add(entry.key);
         },

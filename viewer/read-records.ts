@@ -7,6 +7,7 @@ import {
   READ_BOUNDS,
   RecordDecodeError,
 } from '../core/codec.js';
+import { errorMessage } from '../core/error-message.js';
 import type { RequestRecord, RequestSummary } from '../core/record.js';
 import type { RecordStore } from '../stores/record-store.js';
 import { usableSummary } from './usable-summary.js';
@@ -22,10 +23,6 @@ export interface PartsRead {
   /** Servers (or the store) that did not answer: a dead memcache must not look like "no requests". */
   storeErrors: number;
   storeErrorMessages: string[];
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function reasonOf(error: unknown): DecodeFailure | 'error' {
@@ -116,9 +113,9 @@ export async function readParts(
     read.storeErrors = result.errors;
     read.storeErrorMessages = result.errorMessages ?? [];
   } catch (error) {
-    diag.warn(`appstats viewer: reading the parts failed: ${describe(error)}`);
+    diag.warn(`appstats viewer: reading the parts failed: ${errorMessage(error)}`);
     read.storeErrors = 1;
-    read.storeErrorMessages = [describe(error)];
+    read.storeErrorMessages = [errorMessage(error)];
     return read;
   }
   const decoder = cache ?? new PartCache();
@@ -155,15 +152,15 @@ export async function readFull(store: RecordStore, key: string, startMs: number)
   try {
     value = await store.getFull(key);
   } catch (error) {
-    diag.warn(`appstats viewer: reading ${key} failed: ${describe(error)}`);
-    return { kind: 'store-error', message: describe(error) };
+    diag.warn(`appstats viewer: reading ${key} failed: ${errorMessage(error)}`);
+    return { kind: 'store-error', message: errorMessage(error) };
   }
   if (!value) return { kind: 'missing' };
   let record: RequestSummary | RequestRecord;
   try {
     record = decodeRecord(value, 'full');
   } catch (error) {
-    return { kind: 'unreadable', reason: describe(error) };
+    return { kind: 'unreadable', reason: errorMessage(error) };
   }
   if (record.start_timestamp_milliseconds !== startMs)
     return { kind: 'stale', storedStart: record.start_timestamp_milliseconds };
