@@ -367,8 +367,10 @@ describe('auth bypass attempts (hono basicAuth / bearerAuth behind our wrapper)'
   ];
 
   test('malformed and near-miss credentials: 401 on every page, never a 500', async () => {
-    const basicViewer = createViewer({ store, auth: { username: 'ops', password: 'pw' } });
-    const bearerViewer = createViewer({ store, auth: { token: 'tok-123' } });
+    // 95 wrong attempts each: the throttle (test/viewer-auth.test.ts) would answer most with 429.
+    const unthrottled = { wrongCredentialsPerMinute: Number.POSITIVE_INFINITY };
+    const basicViewer = createViewer({ store, auth: { username: 'ops', password: 'pw' }, ...unthrottled });
+    const bearerViewer = createViewer({ store, auth: { token: 'tok-123' }, ...unthrottled });
     const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
     const attempts = [
       '',

@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
-import type { Context } from 'hono';
+import { type Context, Hono } from 'hono';
+import { basicAuth } from 'hono/basic-auth';
 import { summarize } from '../core/build-record.js';
 import { encodeRecord } from '../core/codec.js';
 import { recordKey } from '../core/record-key.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { isLoopbackAddress, isLoopbackHost } from '../viewer/auth.js';
 import { createViewer } from '../viewer/index.js';
+import { limitWrongCredentials } from '../viewer/wrong-credentials.js';
 import { sampleRecord } from './helpers/records.js';
 
 const START = 1700000012345;
@@ -269,6 +271,68 @@ describe('bearer token', () => {
       (await viewer.request('/', { headers: { Authorization: 'bearer tok-123_abc' } })).status,
       200,
     );
+  });
+});
+
+describe('wrong credentials are throttled per client address', () => {
+  const viewerFor = (auth: { token: string } | { username: string; password: string }) =>
+    createViewer({ store, auth, remoteAddress: (c) => c.req.header('x-test-peer') });
+  const from = (peer: string, authorization?: string) => ({
+    headers: { 'x-test-peer': peer, ...(authorization ? { Authorization: authorization } : {}) },
+  });
+
+  for (const [kind, auth, wrong, right] of [
+    ['basic', { username: 'ops', password: 'pw' }, basic('ops', 'guess'), basic('ops', 'pw')],
+    ['bearer', { token: 'tok-123' }, 'Bearer guess', 'Bearer tok-123'],
+  ] as const) {
+    test(`${kind}: the 21st wrong guess in a minute is answered 429, even with the right credentials; other addresses and requests without credentials are not`, async () => {
+      const viewer = viewerFor(auth);
+      for (let i = 0; i < 30; i++)
+        assert.equal((await viewer.request('/', from('198.51.100.1'))).status, 401);
+      for (let i = 0; i < 20; i++)
+        assert.equal((await viewer.request('/', from('198.51.100.1', wrong))).status, 401, `guess ${i + 1}`);
+      for (const authorization of [wrong, right]) {
+        const res = await viewer.request('/', from('198.51.100.1', authorization));
+        assert.equal(res.status, 429, authorization);
+        const retryAfter = Number(res.headers.get('retry-after'));
+        assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+        assert.match(await res.text(), /more than 20 wrong credentials from this address in a minute/);
+      }
+      assert.equal((await viewer.request('/', from('198.51.100.2', right))).status, 200);
+    });
+  }
+
+  test('the minute passes: the address may try again; the option is checked at set-up', async () => {
+    let clock = 0;
+    const app = new Hono();
+    app.use(
+      limitWrongCredentials(
+        basicAuth({ username: 'ops', password: 'pw' }),
+        () => '198.51.100.3',
+        2,
+        () => clock,
+      ),
+    );
+    app.get('/', (c) => c.text('in'));
+    const ask = async (authorization: string) =>
+      (await app.request('/', { headers: { Authorization: authorization } })).status;
+    assert.deepEqual(
+      [await ask(basic('a', 'b')), await ask(basic('a', 'b')), await ask(basic('ops', 'pw'))],
+      [401, 401, 429],
+    );
+    clock = 59_999;
+    assert.equal(await ask(basic('ops', 'pw')), 429);
+    clock = 60_000;
+    assert.equal(await ask(basic('ops', 'pw')), 200);
+    assert.equal(
+      (await viewerFor({ token: 't' }).request('/', from('198.51.100.1', 'Bearer t'))).status,
+      200,
+    );
+    for (const bad of [0, 1.5, -1, Number.NaN, '20'])
+      assert.throws(
+        () => createViewer({ store, auth: { token: 't' }, wrongCredentialsPerMinute: bad as number }),
+        /wrongCredentialsPerMinute must be a whole number of at least 1, or Infinity/,
+      );
   });
 });
 

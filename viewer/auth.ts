@@ -4,6 +4,7 @@ import { basicAuth } from 'hono/basic-auth';
 import { bearerAuth } from 'hono/bearer-auth';
 import { HTTPException } from 'hono/http-exception';
 import { loopbackOnly, type RemoteAddressResolver, socketRemoteAddress } from './loopback-only.js';
+import { DEFAULT_WRONG_CREDENTIALS_PER_MINUTE, limitWrongCredentials } from './wrong-credentials.js';
 
 export {
   isLoopbackAddress,
@@ -72,10 +73,11 @@ function answeringRefusals(middleware: MiddlewareHandler): MiddlewareHandler {
 
 const REALM = 'appstats';
 
-/** The middleware for one auth setting, chosen once. */
+/** The middleware for one auth setting, chosen once; wrong passwords and tokens are throttled per client address. */
 export function createAuthMiddleware(
   auth: ViewerAuth | undefined,
   remoteAddress: RemoteAddressResolver = socketRemoteAddress,
+  wrongCredentialsPerMinute = DEFAULT_WRONG_CREDENTIALS_PER_MINUTE,
 ): MiddlewareHandler {
   if (auth === undefined) return loopbackOnly(remoteAddress);
   if (typeof auth === 'function') {
@@ -92,8 +94,10 @@ export function createAuthMiddleware(
       return c.text("Forbidden: the viewer's auth function refused this request.\n", 403);
     };
   }
+  const limited = (check: MiddlewareHandler) =>
+    limitWrongCredentials(answeringRefusals(check), remoteAddress, wrongCredentialsPerMinute);
   if ('token' in auth) {
-    return answeringRefusals(
+    return limited(
       bearerAuth({
         token: auth.token,
         realm: REALM,
@@ -108,7 +112,7 @@ export function createAuthMiddleware(
       }),
     );
   }
-  return answeringRefusals(
+  return limited(
     basicAuth({
       username: auth.username,
       password: auth.password,

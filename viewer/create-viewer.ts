@@ -40,7 +40,10 @@ export function createViewer(options: ViewerOptions = {}): Hono {
       strictTransportSecurity: false,
     }),
   );
-  app.use('*', createAuthMiddleware(settings.auth, settings.remoteAddress));
+  app.use(
+    '*',
+    createAuthMiddleware(settings.auth, settings.remoteAddress, settings.wrongCredentialsPerMinute),
+  );
   addViewerRoutes(app, settings);
   return app;
 }

@@ -13,6 +13,7 @@ import { type RemoteAddressResolver, socketRemoteAddress, type ViewerAuth, valid
 import { resolveSourceRoot } from './file-view.js';
 import { normalizeBasePath } from './links.js';
 import type { TraceLink } from './trace-link.js';
+import { DEFAULT_WRONG_CREDENTIALS_PER_MINUTE } from './wrong-credentials.js';
 
 export interface ViewerOptions extends KeyOptions {
   /** Where records are read; wins over `memcache`. */
@@ -38,6 +39,12 @@ export interface ViewerOptions extends KeyOptions {
    * @hono/node-server (never a forwarded header). Other runtimes, or tests, can supply their own.
    */
   remoteAddress?: RemoteAddressResolver;
+  /**
+   * With basic or bearer auth: a client address that sends more wrong credentials than this in a
+   * minute is answered 429 until the minute is over (clients behind one proxy share it). Default
+   * 20; `Infinity` turns the limit off.
+   */
+  wrongCredentialsPerMinute?: number;
   /** The file view shows source files under this directory only (real paths). Default: off. */
   sourceRoot?: string;
   /** The app's name in the page header. Default `Appstats`. */
@@ -66,6 +73,7 @@ export interface ViewerSettings {
   traceLink: TraceLink | undefined;
   auth: ViewerAuth | undefined;
   remoteAddress: RemoteAddressResolver;
+  wrongCredentialsPerMinute: number;
   cacheDecodedParts: boolean;
 }
 
@@ -107,9 +115,19 @@ function describeStore(options: ViewerOptions, store: RecordStore, env: Env): st
   return "this process's memory (no memcache configured)";
 }
 
+function perMinute(value: unknown): number {
+  if (value === undefined) return DEFAULT_WRONG_CREDENTIALS_PER_MINUTE;
+  if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) >= 1))
+    return value as number;
+  throw new RangeError(
+    `appstats viewer: wrongCredentialsPerMinute must be a whole number of at least 1, or Infinity; got ${String(value)}`,
+  );
+}
+
 /** Options checked once, at set-up: a mistake throws here, never on a request. */
 export function resolveViewerSettings(options: ViewerOptions, env: Env = process.env): ViewerSettings {
   const auth = validateAuth(options.auth);
+  const wrongCredentialsPerMinute = perMinute(options.wrongCredentialsPerMinute);
   const keyOptions = keyOptionsFrom(options, env);
   const basePath = options.basePath === undefined ? undefined : normalizeBasePath(options.basePath);
   const sourceRoot = options.sourceRoot === undefined ? undefined : resolveSourceRoot(options.sourceRoot);
@@ -126,6 +144,7 @@ export function resolveViewerSettings(options: ViewerOptions, env: Env = process
     traceLink: typeof options.traceLink === 'function' ? options.traceLink : undefined,
     auth,
     remoteAddress: options.remoteAddress ?? socketRemoteAddress,
+    wrongCredentialsPerMinute,
     cacheDecodedParts: options.cacheDecodedParts !== false,
   };
 }
