@@ -1,11 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from './memcached.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
 
 /** A real PostgreSQL started by a test: its own cluster in a temp dir, on a free loopback port. */
 export interface PostgresServer {
@@ -17,7 +16,7 @@ export interface PostgresServer {
   /** `postgresql://user@host:port/database`, as `pg.Pool({ connectionString })` takes it. */
   connectionString: string;
   process: ChildProcess;
-  /** Stops it at once (`pg_ctl stop -m immediate`: a throwaway cluster needs no checkpoint) and removes its files. */
+  /** Stops it at once (immediate shutdown: a throwaway cluster needs no checkpoint) and removes its files. */
   stop(): Promise<void>;
 }
 
@@ -53,12 +52,6 @@ function serverUser(): { uid: number; gid: number; name: string } | undefined {
     throw new Error(`${INSTALL_HINT} (running as root, and there is no \`postgres\` user to run it as)`);
   }
 }
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  // The postmaster's children notice its death and exit on their own.
-  for (const child of running) child.kill('SIGKILL');
-});
 
 async function answers(connection: pg.ClientConfig): Promise<boolean> {
   const client = new pg.Client(connection);
@@ -116,84 +109,47 @@ export async function startPostgres(
   }
   const host = '127.0.0.1';
   const port = await freePort();
-  const postgresBin = bin ? join(bin, 'postgres') : 'postgres';
-  const child = spawn(
-    postgresBin,
-    [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-k',
-      dir,
-      '-c',
-      `listen_addresses=${host}`,
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=30',
-      '-c',
-      'shared_buffers=16MB',
-    ],
-    { ...spawnAs, cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  running.add(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-    running.delete(child);
-  });
-
+  const connection = { host, port, user, database: 'postgres' };
+  let server: ServerProcess;
+  try {
+    server = await startServerProcess({
+      bin: bin ? join(bin, 'postgres') : 'postgres',
+      args: [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        `listen_addresses=${host}`,
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=30',
+        '-c',
+        'shared_buffers=16MB',
+      ],
+      spawnAs: { ...spawnAs, cwd: dir },
+      // SIGQUIT is the postmaster's immediate shutdown: a throwaway cluster needs no checkpoint.
+      stopSignal: 'SIGQUIT',
+      installHint: INSTALL_HINT,
+      ready: () => answers(connection),
+      timeoutMs: options.timeoutMs ?? 20_000,
+      describe: `${host}:${port}`,
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
-    if (!exited) {
-      const done = once(child, 'exit');
-      // -m immediate is SIGQUIT to the postmaster: it exits at once, its children with it.
-      try {
-        execFileSync(join(bin ?? '', 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-s'], {
-          ...spawnAs,
-          stdio: 'ignore',
-          cwd: dir,
-        });
-      } catch {
-        child.kill('SIGQUIT');
-      }
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(timer);
-    }
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-
-  const connection = { host, port, user, database: 'postgres' };
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const failed = await Promise.race([spawnError, sleep(50).then(() => undefined)]);
-    if (failed) {
-      await stop();
-      throw new Error(`${INSTALL_HINT} (${failed.message})`);
-    }
-    if (exited) {
-      await stop();
-      throw new Error(`${INSTALL_HINT} postgres exited at once:\n${stderr.trim()}`);
-    }
-    if (await answers(connection)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `${INSTALL_HINT} (no answer from ${host}:${port} within ${timeoutMs / 1000} s)\n${stderr.trim()}`,
-      );
-    }
-  }
   const database = options.database ?? 'appstats_test';
   const admin = new pg.Client(connection);
   await admin.connect();
@@ -208,7 +164,7 @@ export async function startPostgres(
     user,
     database,
     connectionString: `postgresql://${user}@${host}:${port}/${database}`,
-    process: child,
+    process: server.child,
     stop,
   };
 }

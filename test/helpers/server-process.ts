@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export interface ServerProcess {
   child: ChildProcess;
-  /** Stops it (SIGTERM, then SIGKILL after 5 s) and waits until its whole process group is gone. */
+  /** Stops it (`stopSignal`, then SIGKILL after 5 s) and waits until its whole process group is gone. */
   stop(): Promise<void>;
 }
 
@@ -24,6 +24,10 @@ export interface ServerProcessOptions {
   pollMs?: number;
   /** What the server is, for messages ("no answer on 127.0.0.1:1234"). */
   describe: string;
+  /** Run as another user, or in another directory (PostgreSQL refuses to run as root). */
+  spawnAs?: { uid?: number; gid?: number; cwd?: string };
+  /** What stops it at once. Default SIGTERM; PostgreSQL's immediate shutdown is SIGQUIT. */
+  stopSignal?: NodeJS.Signals;
 }
 
 const running = new Set<ChildProcess>();
@@ -63,7 +67,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = spawn(options.bin, options.args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(options.bin, options.args, {
+    ...options.spawnAs,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
@@ -78,7 +86,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const stop = async () => {
     if (!exited) {
       const done = once(child, 'exit');
-      killGroup(child, 'SIGTERM');
+      killGroup(child, options.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
       await done;
       clearTimeout(timer);
