@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
 import { type BuildOptions, buildRecord } from '../core/build-record.js';
 import { type CapturedCallSites, formatCallSites } from '../core/call-site.js';
@@ -24,6 +25,25 @@ export interface OpenRequest {
   droppedCalls: number;
   overheadMs: number;
   pendingTimer?: NodeJS.Timeout;
+}
+
+/** A request just started at `root`, holding no calls yet. */
+export function newOpenRequest(root: Span, perfStart: number, captureStacks: boolean): OpenRequest {
+  return {
+    root,
+    rootId: root.spanContext().spanId,
+    rootPerfStart: perfStart,
+    calls: [],
+    callPerfStart: new Map(),
+    openIds: new Set(),
+    stacks: new Map(),
+    isJob: root.kind !== SpanKind.SERVER && root.kind !== SpanKind.CONSUMER,
+    captureStacks,
+    stacksSkipped: false,
+    rootEnded: false,
+    droppedCalls: 0,
+    overheadMs: 0,
+  };
 }
 
 function hasExplicitStart(span: ReadableSpan): boolean {

@@ -4,13 +4,16 @@ import { ATTR_IGNORE } from '../core/attributes.js';
 import { isCallSpan } from '../core/call-names.js';
 import { captureCallSites } from '../core/call-site.js';
 import { addCallerCaptureGate } from '../core/caller-call-sites.js';
+import { errorMessage } from '../core/error-message.js';
 import { httpFieldsOf } from '../core/span-fields.js';
 import { hrTimeToMs, roundMs } from '../core/units.js';
+import { isIgnoredPath, isRootWanted } from './admit-root.js';
 import { AppstatsExporter, type RecordExporter } from './exporter.js';
-import { buildOpenRequest, type OpenRequest } from './open-request.js';
+import { buildOpenRequest, newOpenRequest, type OpenRequest } from './open-request.js';
 import type { AppstatsSpanProcessorOptions, ProcessorStats } from './processor-options.js';
 import { type ProcessorSettings, resolveProcessorSettings } from './processor-settings.js';
 import { RateLimitedWarning } from './rate-limited-log.js';
+import { RecentIds } from './recent-ids.js';
 import { StackBudget } from './stack-budget.js';
 
 export type { AppstatsSpanProcessorOptions, ProcessorStats } from './processor-options.js';
@@ -37,7 +40,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private readonly _open = new Map<string, OpenRequest>();
   /** Every tracked span id (root or call) -> its request. */
   private readonly _requestOfSpan = new Map<string, OpenRequest>();
-  private readonly _lateIds = new Set<string>();
+  private readonly _lateIds = new RecentIds(MAX_LATE_IDS);
   private readonly _sweepTimer: NodeJS.Timeout;
   private readonly _removeCaptureGate: () => void;
   private _bufferedSpans = 0;
@@ -86,10 +89,10 @@ export class AppstatsSpanProcessor implements SpanProcessor {
       } else {
         request = this._requestOfSpan.get(parent.spanId);
         if (request) this._join(request, span, t0);
-        else if (this._lateIds.has(parent.spanId)) this._rememberLate(span.spanContext().spanId);
+        else if (this._lateIds.has(parent.spanId)) this._lateIds.add(span.spanContext().spanId);
       }
     } catch (error) {
-      this._errorWarning.warn(`onStart: ${(error as Error)?.message}`);
+      this._errorWarning.warn(`onStart: ${errorMessage(error)}`);
     }
     if (request) request.overheadMs += performance.now() - t0;
   }
@@ -111,7 +114,10 @@ export class AppstatsSpanProcessor implements SpanProcessor {
         request.rootEnded = true;
         // Checked again at the end: the viewer marks its requests while serving them, and a root
         // given its URL attributes after it started is only known by them now.
-        if (span.attributes[ATTR_IGNORE] === true || this._isIgnoredPath(httpFieldsOf(span).path)) {
+        if (
+          span.attributes[ATTR_IGNORE] === true ||
+          isIgnoredPath(httpFieldsOf(span).path, this._settings.ignorePaths)
+        ) {
           this._forget(request);
           this._stats.skipped++;
         } else if (request.openIds.size === 0) {
@@ -125,7 +131,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
         if (request.rootEnded && request.openIds.size === 0) this._finish(request);
       }
     } catch (error) {
-      this._errorWarning.warn(`onEnd: ${(error as Error)?.message}`);
+      this._errorWarning.warn(`onEnd: ${errorMessage(error)}`);
     }
   }
 
@@ -149,63 +155,32 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     return { ...this._stats, openRequests: this._open.size, bufferedSpans: this._bufferedSpans };
   }
 
-  private _isIgnoredPath(path: string): boolean {
-    return this._settings.ignorePaths.some((ignored) =>
-      typeof ignored === 'string'
-        ? path === ignored || path.startsWith(ignored.endsWith('/') ? ignored : `${ignored}/`)
-        : ignored.test(path),
-    );
-  }
-
   private _startRequest(root: Span, perfStart: number): OpenRequest | undefined {
-    if (this._settings.recordFraction < 1 && Math.random() >= this._settings.recordFraction)
-      return this._skip();
-    if (this._isIgnoredPath(httpFieldsOf(root).path)) return this._skip();
-    if (this._settings.shouldRecord) {
-      let record = false;
-      try {
-        record = this._settings.shouldRecord(root) !== false;
-      } catch (error) {
-        this._errorWarning.warn(`shouldRecord threw: ${(error as Error)?.message}`);
-      }
-      if (!record) return this._skip();
+    if (!isRootWanted(root, this._settings, this._errorWarning)) {
+      this._stats.skipped++;
+      return undefined;
     }
-    if (
-      this._open.size >= this._settings.maxOpenRequests ||
-      this._bufferedSpans >= this._settings.maxBufferedSpans
-    ) {
-      this._makeRoom(perfStart);
-    }
-    if (
-      this._open.size >= this._settings.maxOpenRequests ||
-      this._bufferedSpans >= this._settings.maxBufferedSpans
-    ) {
+    if (this._requestsAtCap()) this._makeRoom(perfStart);
+    if (this._requestsAtCap()) {
       this._stats.droppedRequests++;
       this._capWarning.warn(
         `${this._stats.droppedRequests} requests dropped (${this._capReached('maxOpenRequests', this._open.size >= this._settings.maxOpenRequests)})`,
       );
       return undefined;
     }
-    const rootId = root.spanContext().spanId;
-    const request: OpenRequest = {
-      root,
-      rootId,
-      rootPerfStart: perfStart,
-      calls: [],
-      callPerfStart: new Map(),
-      openIds: new Set(),
-      stacks: new Map(),
-      isJob: root.kind !== SpanKind.SERVER && root.kind !== SpanKind.CONSUMER,
-      captureStacks: this._settings.captureStacks && this._stackBudget.hasRoom(),
-      stacksSkipped: false,
-      rootEnded: false,
-      droppedCalls: 0,
-      overheadMs: 0,
-    };
-    this._open.set(rootId, request);
-    this._requestOfSpan.set(rootId, request);
+    const captureStacks = this._settings.captureStacks && this._stackBudget.hasRoom();
+    const request = newOpenRequest(root, perfStart, captureStacks);
+    this._open.set(request.rootId, request);
+    this._requestOfSpan.set(request.rootId, request);
     this._bufferedSpans++;
     return request;
+  }
+
+  private _requestsAtCap(): boolean {
+    return (
+      this._open.size >= this._settings.maxOpenRequests ||
+      this._bufferedSpans >= this._settings.maxBufferedSpans
+    );
   }
 
   /** Names the cap that refused: its own, or the global span cap (an operator raises the one that bit). */
@@ -224,11 +199,6 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     const oldest = this._open.values().next().value;
     if (oldest && !oldest.rootEnded && now - oldest.rootPerfStart > 2 * this._settings.maxPendingMs)
       this._finish(oldest);
-  }
-
-  private _skip(): undefined {
-    this._stats.skipped++;
-    return undefined;
   }
 
   private _join(request: OpenRequest, span: Span, perfStart: number): void {
@@ -267,15 +237,6 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     }
   }
 
-  private _rememberLate(id: string): void {
-    this._lateIds.add(id);
-    if (this._lateIds.size > MAX_LATE_IDS) {
-      // Sets iterate in insertion order: the first is the oldest.
-      const oldest = this._lateIds.values().next().value;
-      if (oldest !== undefined) this._lateIds.delete(oldest);
-    }
-  }
-
   /** Drops a request's state without writing it. */
   private _forget(request: OpenRequest): void {
     if (request.pendingTimer) clearTimeout(request.pendingTimer);
@@ -298,8 +259,8 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     }
     const pendingSpanIds = new Set(request.openIds);
     if (!request.rootEnded) pendingSpanIds.add(request.rootId);
-    this._rememberLate(request.rootId);
-    for (const id of pendingSpanIds) this._rememberLate(id);
+    this._lateIds.add(request.rootId);
+    for (const id of pendingSpanIds) this._lateIds.add(id);
     if (pendingSpanIds.size > 0) this._stats.incompleteRecords++;
     this._stats.recorded++;
     // Handed over unbuilt: an exporter that would drop the record (writes backed up) never builds
@@ -326,7 +287,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
           this._finish(request);
       }
     } catch (error) {
-      this._errorWarning.warn(`sweep: ${(error as Error)?.message}`);
+      this._errorWarning.warn(`sweep: ${errorMessage(error)}`);
     }
   }
 }
