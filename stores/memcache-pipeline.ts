@@ -1,8 +1,18 @@
 import { errorMessage } from '../core/error-message.js';
+import {
+  buildGetkqBatch,
+  buildSetqBatch,
+  OP_GETKQ,
+  OP_NOOP,
+  type Serializer,
+  type SetEntry,
+} from './memcache-binary.js';
 import { groupByServer, markDown, type RoutableClient, serversDown } from './memcache-routing.js';
 import type { MemjsClient as Client } from './memjs-client.js';
 import { type Answer, type GuardableServer, guardServer, limitValues, unlimitValues } from './memjs-guard.js';
 import type { MultiGetResult } from './record-store.js';
+
+export type { SetEntry } from './memcache-binary.js';
 
 /**
  * Pipelined batches over memjs's own connections: memjs sends one command per socket write and has
@@ -14,12 +24,6 @@ import type { MultiGetResult } from './record-store.js';
  * slot (stores/memcache-routing.ts: both values of a request on one server), honouring a user's
  * `getServer` override and memjs's failover. Every server used is guarded (stores/memjs-guard.ts).
  */
-
-const OP_SETQ = 0x11;
-const OP_GETKQ = 0x0d;
-const OP_NOOP = 0x0a;
-const REQUEST_MAGIC = 0x80;
-const HEADER_BYTES = 24;
 
 /** memjs internals this relies on: stable across memjs 1.x (see docs/architecture.md). */
 interface MemjsServer extends GuardableServer {
@@ -35,46 +39,9 @@ type ResponseHandler = ((response: Answer) => void) & { quiet?: boolean };
 interface MemjsClientInternals extends RoutableClient<MemjsServer> {
   seq: number;
   incrSeq(): void;
-  serializer: {
-    serialize(opcode: number, value: Buffer, extras: Buffer): { value: string | Buffer; extras: Buffer };
+  serializer: Serializer & {
     deserialize(opcode: number, value: Buffer, extras: Buffer): { value: unknown };
   };
-}
-
-function header(
-  opcode: number,
-  keyLength: number,
-  extrasLength: number,
-  bodyLength: number,
-  opaque: number,
-): Buffer {
-  const buf = Buffer.alloc(HEADER_BYTES);
-  buf[0] = REQUEST_MAGIC;
-  buf[1] = opcode;
-  buf.writeUInt16BE(keyLength, 2);
-  buf[4] = extrasLength;
-  buf.writeUInt32BE(bodyLength, 8);
-  buf.writeUInt32BE(opaque, 12);
-  return buf;
-}
-
-function writeHeader(buf: Buffer, at: number, opcode: number, keyLength: number, opaque: number): void {
-  header(opcode, keyLength, 0, keyLength, opaque).copy(buf, at);
-}
-
-/** One request buffer: a GETKQ per key, then the NOOP that closes the batch. */
-export function buildGetkqBatch(keys: readonly string[], opaque: number): Buffer {
-  const keyBytes = keys.map((key) => Buffer.from(key, 'utf8'));
-  const total = keyBytes.reduce((sum, key) => sum + HEADER_BYTES + key.length, HEADER_BYTES);
-  const buf = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const key of keyBytes) {
-    writeHeader(buf, at, OP_GETKQ, key.length, opaque);
-    key.copy(buf, at + HEADER_BYTES);
-    at += HEADER_BYTES + key.length;
-  }
-  writeHeader(buf, at, OP_NOOP, 0, opaque);
-  return buf;
 }
 
 /**
@@ -187,37 +154,6 @@ export async function multiGet(
   };
 }
 
-export interface SetEntry {
-  key: string;
-  value: Buffer;
-  expiresSeconds: number;
-}
-
-/** One request buffer: a SETQ (flags 0, expiry) per entry, then the closing NOOP. */
-export function buildSetqBatch(client: Client, entries: readonly SetEntry[], opaque: number): Buffer {
-  const { serializer } = client as unknown as MemjsClientInternals;
-  const parts: Buffer[] = [];
-  for (const entry of entries) {
-    const key = Buffer.from(entry.key, 'utf8');
-    const extras = Buffer.alloc(8); // flags (4 bytes, 0: memjs writes 0 too), expiry (4 bytes)
-    extras.writeUInt32BE(entry.expiresSeconds, 4);
-    const serialized = serializer.serialize(OP_SETQ, entry.value, extras);
-    const value = Buffer.isBuffer(serialized.value) ? serialized.value : Buffer.from(serialized.value);
-    parts.push(
-      header(
-        OP_SETQ,
-        key.length,
-        serialized.extras.length,
-        serialized.extras.length + key.length + value.length,
-        opaque,
-      ),
-    );
-    parts.push(serialized.extras, key, value);
-  }
-  parts.push(header(OP_NOOP, 0, 0, 0, opaque));
-  return Buffer.concat(parts);
-}
-
 /**
  * One server's batch. Resolves to how many values the server refused (a quiet SET answers only on
  * failure, and its answer names no key); rejects when the server could not be reached or did not
@@ -255,7 +191,7 @@ function storeOnServer(
           : new Error(`memcached ${server.host}:${server.port}: ${String(error)}`),
       );
     });
-    server.write(buildSetqBatch(client as unknown as Client, entries, seq));
+    server.write(buildSetqBatch(client.serializer, entries, seq));
   });
 }
 
