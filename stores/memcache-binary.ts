@@ -1,14 +1,16 @@
 /**
  * The memcache binary protocol's framing for pipelined batches: 24-byte request headers, quiet
  * GETKQ and SETQ requests, and the NOOP whose answer closes a batch (memcached answers quiet
- * commands only on a hit or an error). Pure: bytes in, bytes out; stores/memcache-pipeline.ts sends them.
+ * commands only on a hit or an error), and the answers' header. Pure: bytes in, bytes out;
+ * stores/memcache-pipeline.ts sends the batches, stores/memjs-guard.ts parses the answers.
  */
 
 const OP_SETQ = 0x11;
 export const OP_GETKQ = 0x0d;
 export const OP_NOOP = 0x0a;
 const REQUEST_MAGIC = 0x80;
-const HEADER_BYTES = 24;
+export const RESPONSE_MAGIC = 0x81;
+export const HEADER_BYTES = 24;
 
 /** memjs's value serializer (the client's `serializer`): a SET's value and extras as sent. */
 export interface Serializer {
@@ -79,4 +81,40 @@ export function buildSetqBatch(serializer: Serializer, entries: readonly SetEntr
   }
   parts.push(header(OP_NOOP, 0, 0, 0, opaque));
   return Buffer.concat(parts);
+}
+
+export interface AnswerHeader {
+  magic: number;
+  opcode: number;
+  keyLength: number;
+  extrasLength: number;
+  dataType: number;
+  status: number;
+  totalBodyLength: number;
+  opaque: number;
+  cas: Buffer;
+}
+
+/** An answer as memjs's `parseMessage` makes it; `oversized` when its value was discarded. */
+export interface Answer {
+  header: AnswerHeader;
+  key: Buffer;
+  extras: Buffer;
+  val: Buffer;
+  oversized?: boolean;
+}
+
+/** An answer's 24-byte header. */
+export function parseHeader(buf: Buffer): AnswerHeader {
+  return {
+    magic: buf[0],
+    opcode: buf[1],
+    keyLength: buf.readUInt16BE(2),
+    extrasLength: buf[4],
+    dataType: buf[5],
+    status: buf.readUInt16BE(6),
+    totalBodyLength: buf.readUInt32BE(8),
+    opaque: buf.readUInt32BE(12),
+    cas: buf.subarray(16, 24),
+  };
 }

@@ -1,5 +1,6 @@
 import { errorMessage } from '../core/error-message.js';
 import {
+  type Answer,
   buildGetkqBatch,
   buildSetqBatch,
   OP_GETKQ,
@@ -9,7 +10,7 @@ import {
 } from './memcache-binary.js';
 import { groupByServer, markDown, type RoutableClient, serversDown } from './memcache-routing.js';
 import type { MemjsClient as Client } from './memjs-client.js';
-import { type Answer, type GuardableServer, guardServer, limitValues, unlimitValues } from './memjs-guard.js';
+import { type GuardableServer, guardServer, limitValues, unlimitValues } from './memjs-guard.js';
 import type { MultiGetResult } from './record-store.js';
 
 export type { SetEntry } from './memcache-binary.js';

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { type Answer, HEADER_BYTES, parseHeader, RESPONSE_MAGIC } from './memcache-binary.js';
 
 /**
  * What a cut, broken or hostile memcache answer must not do to memjs 1.3.2 (issue 12, items 4 and
@@ -25,32 +26,9 @@ import type { Socket } from 'node:net';
 /** Largest body of one answer accepted: memcached's item limit is 1 MiB by default (`-I` raises it). */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
-const RESPONSE_MAGIC = 0x81;
-const HEADER_BYTES = 24;
 const OP_SASL_LIST = 0x20;
 const OP_SASL_AUTH = 0x21;
 const STATUS_AUTH_ERROR = 0x20;
-
-export interface AnswerHeader {
-  magic: number;
-  opcode: number;
-  keyLength: number;
-  extrasLength: number;
-  dataType: number;
-  status: number;
-  totalBodyLength: number;
-  opaque: number;
-  cas: Buffer;
-}
-
-/** An answer as memjs's `parseMessage` makes it; `oversized` when its value was discarded. */
-export interface Answer {
-  header: AnswerHeader;
-  key: Buffer;
-  extras: Buffer;
-  val: Buffer;
-  oversized?: boolean;
-}
 
 /** The memjs Server internals the guard wraps (memjs 1.x, lib/memjs/server.js). */
 export interface GuardableServer {
@@ -86,20 +64,6 @@ interface BatchLimit {
 }
 
 const guards = new WeakMap<GuardableServer, Guard>();
-
-function parseHeader(buf: Buffer): AnswerHeader {
-  return {
-    magic: buf[0],
-    opcode: buf[1],
-    keyLength: buf.readUInt16BE(2),
-    extrasLength: buf[4],
-    dataType: buf[5],
-    status: buf.readUInt16BE(6),
-    totalBodyLength: buf.readUInt32BE(8),
-    opaque: buf.readUInt32BE(12),
-    cas: buf.subarray(16, 24),
-  };
-}
 
 function reset(guard: Guard): void {
   guard.chunks = [];
