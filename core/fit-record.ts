@@ -93,7 +93,8 @@ export function fitRecord(record: RequestRecord, maxValueBytes: number): FittedV
       tryStep(withFirstCalls(current, Math.min(keep, current.individual_stats.length - 1)));
       keep = Math.floor(keep / 2);
     }
-    if (!fits() && current.cgi_env.length > 0) tryStep({ ...current, cgi_env: [] });
+    if (!fits() && current.cgi_env.length > 0)
+      tryStep({ ...current, cgi_env: [], incomplete: { ...current.incomplete, env_dropped: true } });
     for (const keepStats of [100, 10, 0]) {
       if (current.rpc_stats.length > keepStats) tryStep(withFirstRpcStats(current, keepStats));
     }

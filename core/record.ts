@@ -120,6 +120,8 @@ export interface Incompleteness {
   calls_clipped?: number;
   /** Summaries and attributes shortened by the size ladder. */
   details_clipped?: boolean;
+  /** The request's environment (`cgi_env`) removed by the size ladder. */
+  env_dropped?: boolean;
   /** rpc_stats entries removed from an oversize part. */
   rpc_stats_clipped?: number;
   /** Context spans beyond `maxContextSpans`, never stored. */

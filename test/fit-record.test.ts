@@ -82,6 +82,19 @@ describe('fitRecord: the size ladder', () => {
     assert.ok(stored.individual_stats[0].request_data_summary.length <= 100);
   });
 
+  it('drops the environment when nothing else is left to cut, and says so', () => {
+    const noise = hexNoise(7);
+    const record = sampleRecord({ calls: 2 });
+    // 3000 incompressible headers: still ~150 KB deflated once each value is clipped to 100 characters.
+    record.cgi_env = Array.from({ length: 3000 }, (_, i) => ({ key: `HTTP_X_${i}`, value: noise(200) }));
+    const fitted = fitRecord(record, 100_000);
+    assert.ok(fitted);
+    const stored = decodeRecord(fitted.full);
+    assert.ok(isFullRecord(stored));
+    assert.deepEqual(stored.cgi_env, []);
+    assert.equal(stored.incomplete?.env_dropped, true);
+  });
+
   it('gives up (undefined, never a throw) only when not even an empty record fits', () => {
     assert.equal(fitRecord(sampleRecord({ calls: 5 }), 50), undefined);
   });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { RpcCall } from '../core/record.js';
 import { timelineRows } from '../viewer/components/timeline.js';
 import { detailsJson, detailsView } from '../viewer/details-view.js';
+import { incompletenessNotes } from '../viewer/pages/details.js';
 import { sampleRecord } from './helpers/records.js';
 
 function withCalls(calls: Partial<RpcCall>[]) {
@@ -135,4 +136,21 @@ test('timeline rows: each span followed by what was made under it, calls inside 
     ],
     'a crafted cycle of parents is shown once each, never looped',
   );
+});
+
+test('every cut the size ladder notes is said on the details page', () => {
+  const notes = incompletenessNotes({
+    stacks_dropped: true,
+    details_clipped: true,
+    calls_clipped: 3,
+    env_dropped: true,
+    rpc_stats_clipped: 2,
+  });
+  assert.deepEqual(notes, [
+    '3 call(s) were cut to fit the value size limit (the first ones are kept)',
+    'call stacks were dropped to fit the value size limit',
+    'summaries and attributes were shortened to fit the value size limit',
+    'the request environment was dropped to fit the value size limit',
+    '2 RPC stats entries were cut',
+  ]);
 });

@@ -46,6 +46,7 @@ export function incompletenessNotes(incomplete: Incompleteness | undefined): str
     );
   if (incomplete.details_clipped)
     notes.push('summaries and attributes were shortened to fit the value size limit');
+  if (incomplete.env_dropped) notes.push('the request environment was dropped to fit the value size limit');
   if (incomplete.rpc_stats_clipped) notes.push(`${incomplete.rpc_stats_clipped} RPC stats entries were cut`);
   if (incomplete.dropped_context)
     notes.push(`${incomplete.dropped_context} context span(s) beyond the per-request cap were not kept`);
