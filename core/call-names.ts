@@ -4,7 +4,7 @@ import { ATTR_CALL_NAME } from './attributes.js';
 import { str } from './units.js';
 
 /**
- * What counts as a call (DESIGN.md, "Calls and context"): a span of kind CLIENT or PRODUCER, or one
+ * What counts as a call (docs/architecture.md, "Calls and context"): a span of kind CLIENT or PRODUCER, or one
  * our instrumentations named. Everything else under a request (framework middleware, route
  * handlers, fs, nested SERVER spans) is context: shown, never counted.
  */

@@ -5,7 +5,7 @@ import { roundMs } from './units.js';
 
 /**
  * What none of the originals did: tell the user which calls are the problem. Findings must be
- * true (DESIGN.md), so each kind says only what the record proves; a pure function of the record,
+ * true (docs/viewer.md, "Findings"), so each kind says only what the record proves; a pure function of the record,
  * served by the details page and its JSON alike. Only outermost calls count (a call nested in
  * another is part of it), and never connection set-up (pool checkouts, connects, dns, TLS).
  *

@@ -88,7 +88,7 @@ export interface RpcCall {
 }
 
 /**
- * A span of the request that is not a call (DESIGN.md, "Calls and context"): framework middleware,
+ * A span of the request that is not a call (docs/architecture.md, "Calls and context"): framework middleware,
  * a route handler, fs, a nested SERVER span. Kept, bounded, so the timeline shows which handler made
  * which call; never counted as a call.
  */

@@ -21,7 +21,7 @@ export interface RecordExporter {
   shutdown(): Promise<void>;
 }
 
-/** A batch is written at once when it holds this many records or bytes, even with a write in flight. */
+/** The most records, and bytes, one write takes; the rest wait for the next (one write at a time). */
 const MAX_BATCH_RECORDS = 64;
 const MAX_BATCH_BYTES = 1_000_000;
 /** Building runs in slices of this many ms, the app's turns between them. */

@@ -250,7 +250,7 @@ export class AppstatsSpanProcessor implements SpanProcessor {
   private _finish(request: OpenRequest): void {
     if (!this._open.has(request.rootId)) return;
     this._forget(request);
-    // DESIGN.md, "Which roots make a record": a job that called nothing, or a lone call outside
+    // docs/architecture.md, "Which roots make a record": a job that called nothing, or a lone call outside
     // any request (dns.lookup at listen, a pool warming up, with its nested parts), is counted,
     // not recorded: start-up noise would evict real requests from their slots.
     if (request.isJob && (isCallSpan(request.root) || !request.calls.some(isCallSpan))) {

@@ -2,7 +2,7 @@ import type { FindingCount, RequestSummary } from '../core/record.js';
 
 /**
  * The dashboard's per-path hints: the findings the writer counted into each part (`findFindings`,
- * core/findings.ts), gathered per path. A hint must be true (DESIGN.md, "Findings must be true"),
+ * core/findings.ts), gathered per path. A hint must be true (docs/viewer.md, "Findings"),
  * so it is never guessed from call counts: a name called ten times may be a pipeline, a
  * `Promise.all` or pool checkouts. Parts without `findings` (older writers, or no finding) give none.
  */
