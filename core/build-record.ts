@@ -30,6 +30,7 @@ import {
   parseJson,
   requestSummaryOf,
   responseSummaryOf,
+  serviceNameOf,
 } from './span-fields.js';
 import { clip, hrDiffMs, hrTimeToMs, num, roundMs, str } from './units.js';
 
@@ -230,7 +231,7 @@ export function buildRecord(request: RequestSpans, options: BuildOptions = {}): 
     ...(request.stacksSkipped ? { stacks_skipped: true } : {}),
     ...(droppedContext > 0 ? { dropped_context: droppedContext } : {}),
   };
-  const serviceName = str(root.resource?.attributes['service.name']) ?? '';
+  const serviceName = serviceNameOf(root.resource);
   // A path (or a job's span name) is a dashboard row's label: a megabyte of it would make every
   // part it is in oversize. URLs past 2 KiB are rare; the cut says so inline.
   const path = clip(http.path, MAX_PATH_CHARS);

@@ -13,6 +13,22 @@ export function redactUrl(url: string, redactor: Redactor): string {
   return q === -1 ? url : `${url.slice(0, q + 1)}${redactor.query(url.slice(q + 1))}`;
 }
 
+/**
+ * The resource's `service.name`. While async resource detectors are pending, the SDK logs an error
+ * on every read of `attributes` (and BatchSpanProcessor waits for them): the settled raw value is
+ * read instead, the last one winning as in a merge; one still pending gives ''.
+ */
+export function serviceNameOf(resource: ReadableSpan['resource'] | undefined): string {
+  if (!resource) return '';
+  if (!resource.asyncAttributesPending) return str(resource.attributes['service.name']) ?? '';
+  let name: string | undefined;
+  for (const [key, value] of resource.getRawAttributes()) {
+    if (key === 'service.name')
+      name = typeof (value as PromiseLike<unknown>)?.then === 'function' ? undefined : str(value);
+  }
+  return name ?? '';
+}
+
 /** Attributes that hold a URL, a request target or a bare query: their secret parameters are redacted. */
 const URL_ATTRIBUTES = new Set(['url.full', 'http.url', 'http.target', 'url.original']);
 const QUERY_ATTRIBUTES = new Set(['url.query']);
