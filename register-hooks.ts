@@ -5,6 +5,7 @@
  * instrumentations. No top-level await anywhere in the entry, so `require()` can load it too.
  */
 import { register as registerLoaderHook } from 'node:module';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -54,17 +55,27 @@ function registerHooks(settings: RegisterSettings): Instrumentation[] {
   return instrumentations;
 }
 
-/** What this half did; `settings` undefined when even reading them failed. */
+/** What this half did; `settings` undefined when even reading them failed, or in Node's hooks thread. */
 export const hooks: { settings?: RegisterSettings; instrumentations: Instrumentation[] } = {
   instrumentations: [],
 };
 
-try {
-  hooks.settings = settingsFromEnv();
-  setUpLogging(hooks.settings);
-  if (hooks.settings.disabled) diag.info('appstats: disabled by APPSTATS_DISABLED / OTEL_SDK_DISABLED');
-  else hooks.instrumentations = registerHooks(hooks.settings);
-} catch (error) {
-  hooks.settings = undefined;
-  diag.error('appstats: set-up failed; the app runs without appstats', error);
+/**
+ * Node runs `--require` preloads (not `--import` ones) in its module-hooks thread as well, once the
+ * ESM hook has started that thread: nothing there is to be traced, and a second hook registration
+ * made import-in-the-middle warn "already been initialized" on every start. That thread is the only
+ * worker without a parentPort (Node 22.14+ names it `isInternalThread`). A user's Worker is set up.
+ */
+const inModuleHooksThread = !isMainThread && parentPort === null;
+
+if (!inModuleHooksThread) {
+  try {
+    hooks.settings = settingsFromEnv();
+    setUpLogging(hooks.settings);
+    if (hooks.settings.disabled) diag.info('appstats: disabled by APPSTATS_DISABLED / OTEL_SDK_DISABLED');
+    else hooks.instrumentations = registerHooks(hooks.settings);
+  } catch (error) {
+    hooks.settings = undefined;
+    diag.error('appstats: set-up failed; the app runs without appstats', error);
+  }
 }

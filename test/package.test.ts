@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,19 @@ describe('the published package', () => {
       );
     assert.equal(stats.failed, 0);
     assert.equal(typeof stats.exported, 'number');
+  });
+
+  it('node --require otel-appstats/register: set up once, no warning (Node runs --require in its hooks thread too)', () => {
+    const script =
+      "setTimeout(() => process.stdout.write(String(require('otel-appstats/register').appstats !== undefined)), 50);";
+    const result = spawnSync(process.execPath, ['--require', 'otel-appstats/register', '-e', script], {
+      cwd: root,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'true', 'the register entry set appstats up');
+    assert.equal(result.stderr, '', 'nothing on stderr (was: import-in-the-middle hook already initialized)');
   });
 
   for (const [kind, file] of [
