@@ -40,9 +40,10 @@ function list(text: string | undefined): string[] | undefined {
 /**
  * One server as memjs reads it: `[user:password@]host[:port]`. memjs splits on `:` without
  * checking, so `memcache://host:11211` or `host:abc` would quietly become a host named `memcache`
- * or a port of NaN, and every write would fail unseen.
+ * or a port of NaN, and every write would fail unseen; an IPv6 literal (`[::1]:11211`) becomes a
+ * host named `[`: give a host name that resolves to it instead.
  */
-const SERVER = /^(?:[^@\s]*@)?(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+const SERVER = /^(?:[^@\s]*@)?[A-Za-z0-9._-]+(?::(\d{1,5}))?$/;
 
 /** Warns about entries memjs would misread; the value is used as given either way. */
 function checkMemcacheServers(name: string, text: string, warnings: string[]): void {

@@ -305,7 +305,7 @@ describe('settingsFromEnv', () => {
     assert.deepEqual(warnings, [
       'appstats: APPSTATS_RECORD_FRACTION=lots is not a number; ignored',
       'appstats: APPSTATS_MEMCACHE=cache:11211,host:abc,:11211,h:70000,user:pw@ok:1,[::1]:11211 is not a list of ' +
-        'host:port (bad: "host:abc", ":11211", "h:70000"); writes to it will fail',
+        'host:port (bad: "host:abc", ":11211", "h:70000", "[::1]:11211"); writes to it will fail',
       'appstats: APPSTATS_KEY_MODULUS=many is not a number; ignored',
       'appstats: APPSTATS_INSTRUMENTATIONS names pg, not one of http,undici,memjs,datastore; ignored',
       'appstats: OTEL_LOG_LEVEL=loud is not a log level; ignored',
