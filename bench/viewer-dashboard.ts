@@ -171,7 +171,7 @@ try {
       query: DEFAULT_QUERY,
       dashboard: board,
       read,
-      source: { store: 'memcache', keyPrefix: '__appstats__', slots: 1000, windowSeconds: 100 },
+      source: { store: 'memcache', keyPrefix: '__appstats__', slots: 1000, slotMs: 100 },
     });
     const t3 = process.cpuUsage(c0);
     if (round >= WARMUP) {

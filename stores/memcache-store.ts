@@ -53,6 +53,8 @@ function serversOf(client: MemjsClient): GuardableServer[] {
  */
 export class MemcacheStore implements RecordStore {
   readonly client: MemjsClient;
+  /** The servers read and written, `host:port,...`: for messages ("memcache 10.0.0.5:11211"). */
+  readonly servers: string;
   private readonly _ownsClient: boolean;
   private _pending = 0;
 
@@ -73,6 +75,9 @@ export class MemcacheStore implements RecordStore {
     }
     // A passed-in client too: its own get/set share the connections our batches use.
     for (const server of serversOf(this.client)) guardServer(server);
+    this.servers = serversOf(this.client)
+      .map((server) => `${server.host}:${server.port}`)
+      .join(',');
   }
 
   /** Both values in one pipelined write per server (the original's multi-set). */

@@ -95,3 +95,28 @@ test('an app without costs: no cost column or cost text anywhere; hints only whe
     [9, 9, 9, 9],
   );
 });
+
+test('details pages name costs only when the record has some; the default title is the brand, said once', async () => {
+  const memory = new MemoryStore();
+  const free = sampleRecord({ start: 1700000000000, path: '/free', calls: 3 });
+  for (const call of free.individual_stats) {
+    call.call_cost_microdollars = 0;
+    call.billed_ops = [];
+  }
+  free.rpc_stats = aggregateRpcStats(free.individual_stats);
+  await put(memory, free);
+  await put(memory, sampleRecord({ start: 1700000000100, path: '/paid' }));
+  const app = createViewer({ store: memory, remoteAddress: loopback });
+  const freeDetails = await page(app, '/details?time=1700000000000');
+  assert.equal(freeDetails.status, 200);
+  assert.doesNotMatch(textOf(freeDetails.html), /µ\$|millionths/, 'no cost note on a record without costs');
+  const paidDetails = await page(app, '/details?time=1700000000100');
+  assert.match(textOf(elementWith(paidDetails.html, 'header', 'class="top"')), /Costs in µ\$ \(millionths/);
+  const header = textOf(elementWith(freeDetails.html, 'header', 'class="top"'));
+  assert.match(header, /^Appstats Dashboard Times in milliseconds, UTC\.$/);
+  const titled = createViewer({ store: memory, remoteAddress: loopback, title: 'Shop' });
+  assert.match(
+    textOf(elementWith((await page(titled, '/')).html, 'header', 'class="top"')),
+    /^Appstats Shop Dashboard /,
+  );
+});

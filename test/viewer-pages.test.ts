@@ -558,7 +558,7 @@ describe('unreadable records and failing stores', () => {
     const text = textOf(elementWith(html, 'div', 'id="empty"'));
     assert.match(
       text,
-      /No requests recorded in the slots this viewer reads \(1000 slots under the key prefix myapp, the last 100 seconds/,
+      /No requests recorded in the slots this viewer reads \(1000 slots under the key prefix myapp, one per 100 ms of start time, each holding the latest request written to it, in an in-process memory store\)/,
     );
     assert.match(text, /configuration problem/);
     assert.match(text, /AppstatsSpanProcessor/);

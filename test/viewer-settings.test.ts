@@ -8,7 +8,7 @@ import { MemcacheStore } from '../stores/memcache-store.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { parseCliArgs } from '../viewer/cli-args.js';
 import { createViewer } from '../viewer/index.js';
-import { keyOptionsFrom } from '../viewer/viewer-settings.js';
+import { keyOptionsFrom, resolveViewerSettings } from '../viewer/viewer-settings.js';
 import { textOf } from './helpers/html-text.js';
 import { sampleRecord } from './helpers/records.js';
 
@@ -123,4 +123,18 @@ test('a dead store: the error box alone, not "No requests recorded" beside it', 
   // With a store that answers and holds nothing, the empty state does show.
   const empty = await createViewer({ store: new MemoryStore(), remoteAddress: loopback }).request('/');
   assert.match(textOf(await empty.text()), /No requests recorded/);
+});
+
+test('the store is named by its servers, passed in as a MemcacheStore or as a string', async () => {
+  const passed = new MemcacheStore('127.0.0.1:1,localhost:2');
+  try {
+    assert.equal(resolveViewerSettings({ store: passed }, {}).storeLabel, 'memcache 127.0.0.1:1,localhost:2');
+    assert.equal(resolveViewerSettings({ memcache: '127.0.0.1:3' }, {}).storeLabel, 'memcache 127.0.0.1:3');
+    assert.equal(
+      resolveViewerSettings({ store: new MemoryStore() }, {}).storeLabel,
+      'an in-process memory store',
+    );
+  } finally {
+    await passed.close();
+  }
 });

@@ -73,7 +73,7 @@ export function addViewerRoutes(app: Hono, settings: ViewerSettings): void {
           store: settings.storeLabel,
           keyPrefix,
           slots: keyModulus,
-          windowSeconds: (keyDistance * keyModulus) / 1000,
+          slotMs: keyDistance,
         },
       }),
     );

@@ -104,6 +104,8 @@ export function keyOptionsFrom(options: KeyOptions, env: Env): ResolvedKeyOption
 }
 
 function describeStore(options: ViewerOptions, store: RecordStore, env: Env): string {
+  if (store instanceof MemcacheStore && (options.store || typeof options.memcache !== 'string'))
+    return `memcache ${store.servers}`;
   if (options.store) return store instanceof MemoryStore ? 'an in-process memory store' : 'the given store';
   const servers =
     typeof options.memcache === 'string'

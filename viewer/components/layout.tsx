@@ -6,7 +6,7 @@ export interface LayoutProps {
   title: string;
   pageTitle: string;
   links: Links;
-  /** False on a page that shows no cost (an app without any): the units line then leaves costs out. */
+  /** True on a page that shows costs (a record or dashboard where something cost): the units line then names them. */
   showCost?: boolean;
   children?: Child;
 }
@@ -29,10 +29,11 @@ export const Layout: FC<LayoutProps> = function Layout({ title, pageTitle, links
           <a class="brand" href={links.dashboard()}>
             Appstats
           </a>
-          <span class="app">{title}</span>
+          {/* The default title is the brand itself: said once. */}
+          {title === 'Appstats' ? '' : <span class="app">{title}</span>}
           <a href={links.dashboard()}>Dashboard</a>
           <span class="note">
-            Times in milliseconds, UTC.{showCost === false ? '' : ' Costs in µ$ (millionths of a US dollar).'}
+            Times in milliseconds, UTC.{showCost ? ' Costs in µ$ (millionths of a US dollar).' : ''}
           </span>
         </header>
         <main>{children}</main>

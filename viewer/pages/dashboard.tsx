@@ -17,7 +17,7 @@ export interface DashboardPageProps {
   dashboard: Dashboard;
   read: PartsRead;
   /** Where the viewer reads: shown in the empty state, where a mismatch is the usual cause. */
-  source: { store: string; keyPrefix: string; slots: number; windowSeconds: number };
+  source: { store: string; keyPrefix: string; slots: number; slotMs: number };
 }
 
 const Counts: FC<{ dashboard: Dashboard; read: PartsRead; filtered: boolean }> = function Counts({
@@ -61,8 +61,8 @@ const EmptyState: FC<{ source: DashboardPageProps['source']; filtered: boolean; 
       <div class="empty" id="empty">
         <p>
           <strong>No requests recorded</strong> in the slots this viewer reads ({source.slots} slots under the
-          key prefix <code>{source.keyPrefix}</code>, the last {source.windowSeconds} seconds of requests,
-          from {source.store}).
+          key prefix <code>{source.keyPrefix}</code>, one per {source.slotMs} ms of start time, each holding
+          the latest request written to it, in {source.store}).
         </p>
         <p>This is often a configuration problem:</p>
         <ul>

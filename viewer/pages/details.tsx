@@ -81,7 +81,12 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage(props) {
   const start = record.start_timestamp_milliseconds;
   const rootTraceHref = traceHref(traceLink, record.trace_id, record.span_id);
   return (
-    <Layout title={title} pageTitle={`${record.http_method} ${record.http_path}`} links={links}>
+    <Layout
+      title={title}
+      pageTitle={`${record.http_method} ${record.http_path}`}
+      links={links}
+      showCost={hasCosts}
+    >
       <h1 class="reqline">
         <span class="mono">{record.http_method}</span>{' '}
         {pathWithQuery(record.http_path, displayQuery(record.http_query))}{' '}
