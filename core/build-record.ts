@@ -279,6 +279,7 @@ export function summarize(record: RequestRecord): RequestSummary {
     cgi_env: _c,
     individual_stats: _i,
     context_spans: _x,
+    record_build_milliseconds: _b,
     ...summary
   } = record;
   summary.v = PART_VERSION; // a fresh object: the record keeps its own version

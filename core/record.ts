@@ -137,6 +137,7 @@ export interface RequestSummary {
   http_query: string;
   http_status: number;
   duration_milliseconds: number;
+  /** Main-thread time the recorder spent in the request: its span hooks and call-site captures. */
   overhead_walltime_milliseconds: number;
   rpc_stats: RpcStat[];
   trace_id: string;
@@ -176,6 +177,11 @@ export interface RequestRecord extends RequestSummary {
   individual_stats: RpcCall[];
   /** Context spans, in start order, bounded (absent when none, and in older records). */
   context_spans?: ContextSpan[];
+  /**
+   * Main-thread time spent building this record, after the request ended (so not in
+   * `overhead_walltime_milliseconds`, the time spent in the request). Absent in older records.
+   */
+  record_build_milliseconds?: number;
 }
 
 export type RecordKind = 'part' | 'full';

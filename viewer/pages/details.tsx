@@ -56,6 +56,10 @@ export function incompletenessNotes(incomplete: Incompleteness | undefined): str
 export const DetailsPage: FC<DetailsPageProps> = function DetailsPage(props) {
   const { title, links, sourceRoot, openCallsUpTo, traceLink } = props;
   const view = detailsView(props.record);
+  // Older records and foreign writers may lack it, or hold anything: shown only when a time.
+  const buildMs = Number.isFinite(props.record.record_build_milliseconds)
+    ? props.record.record_build_milliseconds
+    : undefined;
   const { record, findings, nested, hasCosts } = view;
   const calls = record.individual_stats;
   const flagged = flaggedCalls(findings);
@@ -99,7 +103,8 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage(props) {
         <dd>
           {formatMs(record.duration_milliseconds)} ms{' '}
           <span class="muted">
-            (overhead {formatMs(record.overhead_walltime_milliseconds)} ms, recorder's own time)
+            (overhead {formatMs(record.overhead_walltime_milliseconds)} ms, recorder's own time in the request
+            {buildMs !== undefined ? `; building this record took ${formatMs(buildMs)} ms after it` : ''})
           </span>
         </dd>
         <dt>Calls</dt>
