@@ -15,18 +15,19 @@ export function redactUrl(url: string, redactor: Redactor): string {
 
 /**
  * The resource's `service.name`. While async resource detectors are pending, the SDK logs an error
- * on every read of `attributes` (and BatchSpanProcessor waits for them): the settled raw value is
- * read instead, the last one winning as in a merge; one still pending gives ''.
+ * on every read of `attributes` (and BatchSpanProcessor waits for them): the raw attributes are
+ * read instead, as `attributes` reads them: a merge puts the winning value first, and pending or
+ * empty values are passed over.
  */
 export function serviceNameOf(resource: ReadableSpan['resource'] | undefined): string {
   if (!resource) return '';
   if (!resource.asyncAttributesPending) return str(resource.attributes['service.name']) ?? '';
-  let name: string | undefined;
   for (const [key, value] of resource.getRawAttributes()) {
-    if (key === 'service.name')
-      name = typeof (value as PromiseLike<unknown>)?.then === 'function' ? undefined : str(value);
+    if (key !== 'service.name' || value == null) continue;
+    if (typeof (value as PromiseLike<unknown>).then === 'function') continue;
+    return str(value) ?? '';
   }
-  return name ?? '';
+  return '';
 }
 
 /** Attributes that hold a URL, a request target or a bare query: their secret parameters are redacted. */

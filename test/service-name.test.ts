@@ -24,7 +24,11 @@ test('a resource whose async detectors are pending: the record has its service n
   const hostId = new Promise<string>((resolve) => {
     settle = resolve;
   });
-  const resource = resourceFromAttributes({ 'service.name': 'shop', 'host.id': hostId });
+  // As NodeSDK builds it: the default resource, merged with detected attributes and the app's own
+  // name (incoming attributes win, and come first in the merged list).
+  const resource = resourceFromAttributes({ 'service.name': 'unknown_service:node' }).merge(
+    resourceFromAttributes({ 'service.name': 'shop', 'host.id': hostId }),
+  );
   assert.equal(resource.asyncAttributesPending, true, 'the case under test: attributes still pending');
   const store = new MemoryStore();
   const processor = new AppstatsSpanProcessor({ exporter: new AppstatsExporter({ store }) });
