@@ -120,3 +120,27 @@ test('details pages name costs only when the record has some; the default title 
     /^Appstats Shop Dashboard /,
   );
 });
+
+test('calls that overlap: the details page says why RPC total passes the request', async () => {
+  const memory = new MemoryStore();
+  const overlapping = sampleRecord({ start: 1700000000000, path: '/parallel', calls: 4 });
+  for (const call of overlapping.individual_stats) {
+    call.start_offset_milliseconds = 1;
+    call.duration_milliseconds = 10;
+  }
+  const sequential = sampleRecord({ start: 1700000000100, path: '/sequential', calls: 4 });
+  await put(memory, overlapping);
+  await put(memory, sequential);
+  const app = createViewer({ store: memory, remoteAddress: loopback });
+  const parallel = textOf(
+    elementWith((await page(app, '/details?time=1700000000000')).html, 'dl', 'id="summary"'),
+  );
+  assert.match(
+    parallel,
+    /RPC total 40\.00 ms \(calls overlapped: summed, they pass the request\), a call in flight 10\.00 ms/,
+  );
+  const plain = textOf(
+    elementWith((await page(app, '/details?time=1700000000100')).html, 'dl', 'id="summary"'),
+  );
+  assert.doesNotMatch(plain, /overlapped/);
+});

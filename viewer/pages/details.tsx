@@ -112,7 +112,11 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage(props) {
           {calls.length - nested.size}
           {nested.size > 0 ? ` (and ${nested.size} made inside them)` : ''}{' '}
           <span class="muted">
-            RPC total {formatMs(view.rpcTotalMs)} ms, a call in flight {formatMs(view.inFlightMs)} ms
+            RPC total {formatMs(view.rpcTotalMs)} ms
+            {view.rpcTotalMs > record.duration_milliseconds && record.duration_milliseconds > 0
+              ? ' (calls overlapped: summed, they pass the request)'
+              : ''}
+            , a call in flight {formatMs(view.inFlightMs)} ms
             {inFlightShare !== undefined ? ` (${inFlightShare}% of the request)` : ''}
             {hasCosts ? `, cost ${formatCost(Math.round(totalCost * 1000) / 1000)} µ$` : ''}
             {hasCosts && billed.size > 0
