@@ -137,7 +137,11 @@ export interface RequestSummary {
   http_query: string;
   http_status: number;
   duration_milliseconds: number;
-  /** Main-thread time the recorder spent in the request: its span hooks and call-site captures. */
+  /**
+   * Main-thread time the processor spent in the request: its span hooks, its own call-stack captures
+   * included. (The caller-site notes our instrumentations take at pool.query, fetch and Datastore
+   * calls are not counted.)
+   */
   overhead_walltime_milliseconds: number;
   rpc_stats: RpcStat[];
   trace_id: string;

@@ -22,6 +22,8 @@ export function redactUrl(url: string, redactor: Redactor): string {
 export function serviceNameOf(resource: ReadableSpan['resource'] | undefined): string {
   if (!resource) return '';
   if (!resource.asyncAttributesPending) return str(resource.attributes['service.name']) ?? '';
+  // A resource of another make, pending but without raw attributes: no name rather than an error.
+  if (typeof resource.getRawAttributes !== 'function') return '';
   for (const [key, value] of resource.getRawAttributes()) {
     if (key !== 'service.name' || value == null) continue;
     if (typeof (value as PromiseLike<unknown>).then === 'function') continue;

@@ -3,12 +3,16 @@ import { errorMessage } from '../core/error-message.js';
 import { httpFieldsOf } from '../core/span-fields.js';
 import type { ProcessorSettings } from './processor-settings.js';
 
-/** Whether `path` is one of `ignorePaths`: a string matches itself and what lies under it. */
+/**
+ * Whether `path` is one of `ignorePaths`: a string matches itself and what lies under it, a RegExp
+ * anywhere in the path (`search`, not `test`: a /g or /y RegExp keeps a lastIndex that would make
+ * the check at the root's start and the one at its end disagree).
+ */
 export function isIgnoredPath(path: string, ignorePaths: ProcessorSettings['ignorePaths']): boolean {
   return ignorePaths.some((ignored) =>
     typeof ignored === 'string'
       ? path === ignored || path.startsWith(ignored.endsWith('/') ? ignored : `${ignored}/`)
-      : ignored.test(path),
+      : path.search(ignored) !== -1,
   );
 }
 

@@ -21,7 +21,7 @@ export interface RecordExporter {
   shutdown(): Promise<void>;
 }
 
-/** The most records, and bytes, one write takes; the rest wait for the next (one write at a time). */
+/** One write takes at most this many records, and stops adding once past this many bytes; the rest wait for the next. */
 const MAX_BATCH_RECORDS = 64;
 const MAX_BATCH_BYTES = 1_000_000;
 /** Building runs in slices of this many ms, the app's turns between them. */

@@ -3,7 +3,7 @@ import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
 import { type BuildOptions, buildRecord } from '../core/build-record.js';
 import { type CapturedCallSites, formatCallSites } from '../core/call-site.js';
 import type { RequestRecord, StackFrame } from '../core/record.js';
-import { hrDiffMs } from '../core/units.js';
+import { hrDiffMs, roundMs } from '../core/units.js';
 import type { StackBudget } from './stack-budget.js';
 
 /** What the processor holds of one request until it is written. */
@@ -50,6 +50,19 @@ function hasExplicitStart(span: ReadableSpan): boolean {
   return (span as { _startTimeProvided?: unknown })._startTimeProvided === true;
 }
 
+/** Resources asked to settle their async attributes (as BatchSpanProcessor does before exporting). */
+const settling = new WeakSet<object>();
+
+/**
+ * Without it, a resource read only by appstats stays pending for good, and a service name an async
+ * detector supplies is never seen; records built before it settles read the settled values.
+ */
+function settleResourceLater(resource: ReadableSpan['resource'] | undefined): void {
+  if (!resource?.asyncAttributesPending || settling.has(resource)) return;
+  settling.add(resource);
+  resource.waitForAsyncAttributes?.().catch(() => {});
+}
+
 /**
  * The record of a request as it stands. Its overhead is the time spent in the request (the hooks);
  * this build runs after it, off the request's path, and is stored apart.
@@ -63,6 +76,7 @@ export function buildOpenRequest(
     Pick<BuildOptions, 'normalizePath'>,
 ): RequestRecord {
   const t0 = performance.now();
+  settleResourceLater(request.root.resource);
   const formatted = new Map<CapturedCallSites, StackFrame[]>();
   const record = buildRecord(
     {
@@ -94,7 +108,7 @@ export function buildOpenRequest(
     },
   );
   // The encoding that follows cannot be counted in the record it produces.
-  record.record_build_milliseconds = Math.round((performance.now() - t0) * 1000) / 1000;
+  record.record_build_milliseconds = roundMs(performance.now() - t0);
   return record;
 }
 

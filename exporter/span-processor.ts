@@ -99,9 +99,11 @@ export class AppstatsSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     const t0 = performance.now();
+    let tracked: OpenRequest | undefined;
     try {
       const id = span.spanContext().spanId;
       const request = this._requestOfSpan.get(id);
+      tracked = request;
       if (!request) {
         if (this._lateIds.delete(id)) {
           this._stats.lateSpans++;
@@ -109,7 +111,6 @@ export class AppstatsSpanProcessor implements SpanProcessor {
         }
         return;
       }
-      request.overheadMs += performance.now() - t0;
       if (id === request.rootId) {
         request.rootEnded = true;
         // Checked again at the end: the viewer marks its requests while serving them, and a root
@@ -133,6 +134,8 @@ export class AppstatsSpanProcessor implements SpanProcessor {
     } catch (error) {
       this._errorWarning.warn(`onEnd: ${errorMessage(error)}`);
     }
+    // Counted whole, the hand-over to the exporter included: the record is built later, reading it then.
+    if (tracked) tracked.overheadMs += performance.now() - t0;
   }
 
   /** Writes the requests waiting only on late calls, then waits for the exporter's writes. */

@@ -86,9 +86,9 @@ export class MemcacheStore implements RecordStore {
   }
 
   /**
-   * Every value of many requests in one pipelined write per server. With several servers, a
-   * record is written whole only when both of its servers took their value; each value a server
-   * refused counts one record as failed.
+   * Every value of many requests in one pipelined write per server. Both values of a record go to
+   * the server of its slot (memcache-routing.ts), so a record is written whole or fails whole; each
+   * value a server refused counts one record as failed.
    */
   async putRecords(records: readonly StoredRecord[], expiresSeconds: number): Promise<PutOutcome> {
     const { failedKeys, refused, errorMessages } = await this._holdOpen(() =>

@@ -42,6 +42,15 @@ describe('isIgnoredPath', () => {
     assert.equal(isIgnoredPath('/static/app.js', [/\.js$/]), true);
     assert.equal(isIgnoredPath('/api/js', [/\.js$/]), false);
   });
+
+  it('a global or sticky RegExp gives the same answer every time (no lastIndex carried over)', () => {
+    const global = [/health/g];
+    const sticky = [/\/health/y];
+    for (let i = 0; i < 4; i++) {
+      assert.equal(isIgnoredPath('/health', global), true, `global, check ${i + 1}`);
+      assert.equal(isIgnoredPath('/health', sticky), true, `sticky, check ${i + 1}`);
+    }
+  });
 });
 
 describe('isRootWanted', () => {

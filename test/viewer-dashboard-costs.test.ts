@@ -129,8 +129,14 @@ test('calls that overlap: the details page says why RPC total passes the request
     call.duration_milliseconds = 10;
   }
   const sequential = sampleRecord({ start: 1700000000100, path: '/sequential', calls: 4 });
+  // One call, started 5 ms in and lasting 20 ms, in a request of 10: it ran on after the response.
+  const runsOn = sampleRecord({ start: 1700000000200, path: '/fire-and-forget', calls: 1 });
+  runsOn.duration_milliseconds = 10;
+  runsOn.individual_stats[0].start_offset_milliseconds = 5;
+  runsOn.individual_stats[0].duration_milliseconds = 20;
   await put(memory, overlapping);
   await put(memory, sequential);
+  await put(memory, runsOn);
   const app = createViewer({ store: memory, remoteAddress: loopback });
   const parallel = textOf(
     elementWith((await page(app, '/details?time=1700000000000')).html, 'dl', 'id="summary"'),
@@ -142,5 +148,9 @@ test('calls that overlap: the details page says why RPC total passes the request
   const plain = textOf(
     elementWith((await page(app, '/details?time=1700000000100')).html, 'dl', 'id="summary"'),
   );
-  assert.doesNotMatch(plain, /overlapped/);
+  assert.doesNotMatch(plain, /overlapped|ran past/);
+  const late = textOf(
+    elementWith((await page(app, '/details?time=1700000000200')).html, 'dl', 'id="summary"'),
+  );
+  assert.match(late, /RPC total 20\.00 ms \(calls ran past the request's end\), a call in flight 20\.00 ms/);
 });

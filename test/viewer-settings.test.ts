@@ -129,7 +129,9 @@ test('the store is named by its servers, passed in as a MemcacheStore or as a st
   const passed = new MemcacheStore('127.0.0.1:1,localhost:2');
   try {
     assert.equal(resolveViewerSettings({ store: passed }, {}).storeLabel, 'memcache 127.0.0.1:1,localhost:2');
-    assert.equal(resolveViewerSettings({ memcache: '127.0.0.1:3' }, {}).storeLabel, 'memcache 127.0.0.1:3');
+    const fromString = resolveViewerSettings({ memcache: 'user:secret@127.0.0.1:3' }, {});
+    assert.equal(fromString.storeLabel, 'memcache 127.0.0.1:3', 'credentials never shown');
+    await (fromString.store as MemcacheStore).close();
     assert.equal(
       resolveViewerSettings({ store: new MemoryStore() }, {}).storeLabel,
       'an in-process memory store',

@@ -10,6 +10,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { RecordStore } from '../stores/record-store.js';
 import { storeFromOptions } from '../stores/resolve-store.js';
 import { type RemoteAddressResolver, socketRemoteAddress, type ViewerAuth, validateAuth } from './auth.js';
+import { BRAND } from './brand.js';
 import { resolveSourceRoot } from './file-view.js';
 import { normalizeBasePath } from './links.js';
 import type { TraceLink } from './trace-link.js';
@@ -103,17 +104,10 @@ export function keyOptionsFrom(options: KeyOptions, env: Env): ResolvedKeyOption
   });
 }
 
-function describeStore(options: ViewerOptions, store: RecordStore, env: Env): string {
-  if (store instanceof MemcacheStore && (options.store || typeof options.memcache !== 'string'))
-    return `memcache ${store.servers}`;
+/** The store in words, for the empty dashboard: servers by host:port only (never a `user:password@`). */
+function describeStore(options: ViewerOptions, store: RecordStore): string {
+  if (store instanceof MemcacheStore) return `memcache ${store.servers}`;
   if (options.store) return store instanceof MemoryStore ? 'an in-process memory store' : 'the given store';
-  const servers =
-    typeof options.memcache === 'string'
-      ? options.memcache
-      : options.memcache
-        ? 'the given memjs client'
-        : env.APPSTATS_MEMCACHE || env.MEMCACHE_SERVERS;
-  if (store instanceof MemcacheStore && servers) return `memcache ${servers}`;
   return "this process's memory (no memcache configured)";
 }
 
@@ -141,8 +135,8 @@ export function resolveViewerSettings(options: ViewerOptions, env: Env = process
     partKeys: allPartKeys(keyOptions),
     basePath,
     sourceRoot,
-    title: options.title ?? 'Appstats',
-    storeLabel: describeStore(options, store, env),
+    title: options.title ?? BRAND,
+    storeLabel: describeStore(options, store),
     traceLink: typeof options.traceLink === 'function' ? options.traceLink : undefined,
     auth,
     remoteAddress: options.remoteAddress ?? socketRemoteAddress,

@@ -1,5 +1,6 @@
 import type { Child, FC } from 'hono/jsx';
 import { SCRIPT, STYLES } from '../assets.js';
+import { BRAND } from '../brand.js';
 import type { Links } from '../links.js';
 
 export interface LayoutProps {
@@ -27,10 +28,10 @@ export const Layout: FC<LayoutProps> = function Layout({ title, pageTitle, links
       <body>
         <header class="top">
           <a class="brand" href={links.dashboard()}>
-            Appstats
+            {BRAND}
           </a>
           {/* The default title is the brand itself: said once. */}
-          {title === 'Appstats' ? '' : <span class="app">{title}</span>}
+          {title === BRAND ? '' : <span class="app">{title}</span>}
           <a href={links.dashboard()}>Dashboard</a>
           <span class="note">
             Times in milliseconds, UTC.{showCost ? ' Costs in µ$ (millionths of a US dollar).' : ''}

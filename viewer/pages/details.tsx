@@ -28,6 +28,16 @@ export interface DetailsPageProps {
 /** Call traces open by default when a request made at most this many calls. */
 export const OPEN_CALLS_UP_TO = 10;
 
+/**
+ * Why RPC total passes the request, when it does: calls that overlapped (their sum is more than the
+ * time a call was in flight), or calls still running after the request ended (fire and forget).
+ */
+function overrun(rpcTotalMs: number, inFlightMs: number, durationMs: number): string {
+  if (!(durationMs > 0) || !(rpcTotalMs > durationMs)) return '';
+  if (rpcTotalMs > inFlightMs) return ' (calls overlapped: summed, they pass the request)';
+  return " (calls ran past the request's end)";
+}
+
 export function incompletenessNotes(incomplete: Incompleteness | undefined): string[] {
   if (!incomplete) return [];
   const notes: string[] = [];
@@ -113,10 +123,8 @@ export const DetailsPage: FC<DetailsPageProps> = function DetailsPage(props) {
           {nested.size > 0 ? ` (and ${nested.size} made inside them)` : ''}{' '}
           <span class="muted">
             RPC total {formatMs(view.rpcTotalMs)} ms
-            {view.rpcTotalMs > record.duration_milliseconds && record.duration_milliseconds > 0
-              ? ' (calls overlapped: summed, they pass the request)'
-              : ''}
-            , a call in flight {formatMs(view.inFlightMs)} ms
+            {overrun(view.rpcTotalMs, view.inFlightMs, record.duration_milliseconds)}, a call in flight{' '}
+            {formatMs(view.inFlightMs)} ms
             {inFlightShare !== undefined ? ` (${inFlightShare}% of the request)` : ''}
             {hasCosts ? `, cost ${formatCost(Math.round(totalCost * 1000) / 1000)} µ$` : ''}
             {hasCosts && billed.size > 0
