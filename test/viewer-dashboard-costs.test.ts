@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from '../core/build-record.js';
 import { aggregateRpcStats } from '../core/call-stats.js';
-import { encodeRecord } from '../core/codec.js';
 import type { RequestRecord } from '../core/record.js';
-import { recordKey } from '../core/record-key.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { createViewer } from '../viewer/index.js';
 import { cellsAfterDetails, elementsWith, elementWith, textOf } from './helpers/html-text.js';
-import { sampleRecord } from './helpers/records.js';
+import { putRecord, sampleRecord } from './helpers/records.js';
 
 /**
  * The dashboard of an app without Datastore (issue 10): no cost columns when nothing costs, hints
@@ -25,15 +22,6 @@ async function page(
   return { status: res.status, html: await res.text() };
 }
 
-function put(target: MemoryStore, record: RequestRecord): Promise<void> {
-  const start = record.start_timestamp_milliseconds;
-  return target.putRecord(
-    { part: recordKey(start, 'part'), full: recordKey(start, 'full') },
-    { part: encodeRecord(summarize(record)), full: encodeRecord(record) },
-    0,
-  );
-}
-
 test('an app without costs: no cost column or cost text anywhere; hints only where the part has a finding', async () => {
   const memory = new MemoryStore();
   const free = (start: number, path: string, extra: Partial<RequestRecord>): RequestRecord => {
@@ -46,8 +34,8 @@ test('an app without costs: no cost column or cost text anywhere; hints only whe
     return record;
   };
   // Six memcache.Get in one request, pipelined: the writer found nothing, so no hint.
-  await put(memory, free(1700000000000, '/pipelined', { rpc_in_flight_milliseconds: 3 }));
-  await put(
+  await putRecord(memory, free(1700000000000, '/pipelined', { rpc_in_flight_milliseconds: 3 }));
+  await putRecord(
     memory,
     free(1700000000100, '/loop', {
       rpc_in_flight_milliseconds: 9,
@@ -55,7 +43,7 @@ test('an app without costs: no cost column or cost text anywhere; hints only whe
     }),
   );
   // Another writer's findings and times the dashboard cannot read: left out, never a 500.
-  await put(
+  await putRecord(
     memory,
     free(1700000000200, '/odd', {
       rpc_in_flight_milliseconds: 'x' as never,
@@ -84,7 +72,7 @@ test('an app without costs: no cost column or cost text anywhere; hints only whe
   assert.match(textOf(history.slice(0, history.indexOf('</thead>'))), /Overhead ms Calls$/);
   assert.equal(elementsWith(history, 'tr', 'data-start="')[0].match(/<td/g)?.length, 8);
   // The same parts with one cost: every cost column back.
-  await put(memory, { ...sampleRecord({ start: 1700000000300, path: '/paid' }) });
+  await putRecord(memory, { ...sampleRecord({ start: 1700000000300, path: '/paid' }) });
   const paid = await page(app, '/');
   assert.match(textOf(paid.html), /4 records read, 0 skipped as unreadable; 29 calls, cost 0\.06 µ\$\./);
   assert.match(textOf(elementWith(paid.html, 'section', 'id="rpc-stats"')), /Cost µ\$ Cost %/);
@@ -104,8 +92,8 @@ test('details pages name costs only when the record has some; the default title 
     call.billed_ops = [];
   }
   free.rpc_stats = aggregateRpcStats(free.individual_stats);
-  await put(memory, free);
-  await put(memory, sampleRecord({ start: 1700000000100, path: '/paid' }));
+  await putRecord(memory, free);
+  await putRecord(memory, sampleRecord({ start: 1700000000100, path: '/paid' }));
   const app = createViewer({ store: memory, remoteAddress: loopback });
   const freeDetails = await page(app, '/details?time=1700000000000');
   assert.equal(freeDetails.status, 200);
@@ -134,9 +122,9 @@ test('calls that overlap: the details page says why RPC total passes the request
   runsOn.duration_milliseconds = 10;
   runsOn.individual_stats[0].start_offset_milliseconds = 5;
   runsOn.individual_stats[0].duration_milliseconds = 20;
-  await put(memory, overlapping);
-  await put(memory, sequential);
-  await put(memory, runsOn);
+  await putRecord(memory, overlapping);
+  await putRecord(memory, sequential);
+  await putRecord(memory, runsOn);
   const app = createViewer({ store: memory, remoteAddress: loopback });
   const parallel = textOf(
     elementWith((await page(app, '/details?time=1700000000000')).html, 'dl', 'id="summary"'),

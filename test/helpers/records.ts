@@ -1,5 +1,9 @@
+import { summarize } from '../../core/build-record.js';
 import { aggregateRpcStats } from '../../core/call-stats.js';
+import { encodeRecord } from '../../core/codec.js';
 import { RECORD_VERSION, type RequestRecord, type RpcCall } from '../../core/record.js';
+import { recordKey } from '../../core/record-key.js';
+import type { MemoryStore } from '../../stores/memory-store.js';
 
 /** A record as data, for tests of what reads records (codec, ladder, viewer). */
 export function sampleRecord(
@@ -51,4 +55,15 @@ export function sampleRecord(
     cgi_env: [{ key: 'REQUEST_METHOD', value: 'GET' }],
     individual_stats: individual,
   };
+}
+
+/** Writes a record's part and full as the exporter would, under `prefix` (default keys otherwise). */
+export function putRecord(target: MemoryStore, record: RequestRecord, prefix?: string): Promise<void> {
+  const start = record.start_timestamp_milliseconds;
+  const keyOptions = prefix ? { keyPrefix: prefix } : undefined;
+  return target.putRecord(
+    { part: recordKey(start, 'part', keyOptions), full: recordKey(start, 'full', keyOptions) },
+    { part: encodeRecord(summarize(record)), full: encodeRecord(record) },
+    0,
+  );
 }
