@@ -6,21 +6,13 @@ import { MemoryStore } from '../stores/memory-store.js';
 import { createViewer } from '../viewer/index.js';
 import { cellsAfterDetails, elementsWith, elementWith, textOf } from './helpers/html-text.js';
 import { putRecord, sampleRecord } from './helpers/records.js';
+import { loopback, page } from './helpers/viewer-request.js';
 
 /**
  * The dashboard of an app without Datastore (issue 10): no cost columns when nothing costs, hints
  * only where a part carries a finding, the time with a call in flight. Through `app.request()`
  * over a MemoryStore: what is tested is the page, from parts as the writer stores them.
  */
-const loopback = () => '127.0.0.1';
-
-async function page(
-  app: ReturnType<typeof createViewer>,
-  path: string,
-): Promise<{ status: number; html: string }> {
-  const res = await app.request(path);
-  return { status: res.status, html: await res.text() };
-}
 
 test('an app without costs: no cost column or cost text anywhere; hints only where the part has a finding', async () => {
   const memory = new MemoryStore();

@@ -12,27 +12,18 @@ import { cellsAfterDetails, elementsWith, elementWith, textOf } from './helpers/
 import { type MemcachedServer, startMemcached } from './helpers/memcached.js';
 import { putRecord, sampleRecord } from './helpers/records.js';
 import { alignedBase, recordThroughPipeline, scenario, XSS } from './helpers/viewer-fixtures.js';
+import { loopback, page } from './helpers/viewer-request.js';
 
 /**
  * The pages, through `app.request()`, over records the real pipeline (span processor + exporter)
  * wrote into a real memcached.
  */
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const loopback = () => '127.0.0.1';
 
 let memcached: MemcachedServer;
 let store: MemcacheStore;
 let base: number;
 let viewer: Hono;
-
-async function page(
-  app: Hono,
-  path: string,
-  init?: RequestInit,
-): Promise<{ status: number; html: string; res: Response }> {
-  const res = await app.request(path, init);
-  return { status: res.status, html: await res.text(), res };
-}
 
 before(async () => {
   memcached = await startMemcached();

@@ -10,20 +10,12 @@ import { createViewer } from '../viewer/index.js';
 import { elementWith, textOf } from './helpers/html-text.js';
 import { startMemcached } from './helpers/memcached.js';
 import { putRecord, sampleRecord } from './helpers/records.js';
+import { loopback, page } from './helpers/viewer-request.js';
 
 /**
  * The pages over what a store can hold or do besides good records: junk and broken values at
  * appstats keys, a store that throws, a memcached that is gone, nothing at all. Never a 500.
  */
-const loopback = () => '127.0.0.1';
-
-async function page(
-  app: ReturnType<typeof createViewer>,
-  path: string,
-): Promise<{ status: number; html: string }> {
-  const res = await app.request(path);
-  return { status: res.status, html: await res.text() };
-}
 
 describe('unreadable records and failing stores', () => {
   test('garbage bytes at appstats keys are skipped and counted; the page is still 200', async () => {
