@@ -5,7 +5,7 @@
  * instrumentations. No top-level await anywhere in the entry, so `require()` can load it too.
  */
 import { register as registerLoaderHook } from 'node:module';
-import { isMainThread, parentPort } from 'node:worker_threads';
+import * as workerThreads from 'node:worker_threads';
 import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -64,9 +64,12 @@ export const hooks: { settings?: RegisterSettings; instrumentations: Instrumenta
  * Node runs `--require` preloads (not `--import` ones) in its module-hooks thread as well, once the
  * ESM hook has started that thread: nothing there is to be traced, and a second hook registration
  * made import-in-the-middle warn "already been initialized" on every start. That thread is the only
- * worker without a parentPort (Node 22.14+ names it `isInternalThread`). A user's Worker is set up.
+ * worker without a parentPort; Node 22.14+ says so directly (`isInternalThread`, used when present).
+ * A user's Worker is set up.
  */
-const inModuleHooksThread = !isMainThread && parentPort === null;
+const inModuleHooksThread =
+  (workerThreads as { isInternalThread?: boolean }).isInternalThread ??
+  (!workerThreads.isMainThread && workerThreads.parentPort === null);
 
 if (!inModuleHooksThread) {
   try {
