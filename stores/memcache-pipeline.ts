@@ -3,6 +3,7 @@ import {
   type Answer,
   buildGetkqBatch,
   buildSetqBatch,
+  HEADER_BYTES,
   OP_GETKQ,
   OP_NOOP,
   type Serializer,
@@ -94,7 +95,7 @@ function fetchFromServer(
     };
     // What the keys could hold at the bound (plus header, extras and key each): more is not ours.
     if (maxValueBytes !== undefined)
-      limitValues(server, seq, maxValueBytes, keys.length * (maxValueBytes + 24 + 4 + 250));
+      limitValues(server, seq, maxValueBytes, keys.length * (maxValueBytes + HEADER_BYTES + 4 + 250));
     const disarm = armDeadline(server, seq, resolve);
     const onResponse: ResponseHandler = (response) => {
       const { opcode, status } = response.header;
